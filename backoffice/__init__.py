@@ -1,0 +1,34 @@
+"""The staff back office: cards, records, follow-ups, campaigns, analytics (desktop, dense)."""
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+import config
+from backoffice import access
+from services.access import can
+from webcore import build_app
+
+ROLE_LABELS = {"admin": _l("Admin"), "manager": _l("Manager"), "agent": _l("Agent"),
+               "marketer": _l("Marketer"), "viewer": _l("Viewer")}
+
+
+def create_app(test_config=None):
+    settings = config.load(test_config)
+    public = {endpoint for endpoint, needed in access.ENDPOINTS.items() if needed is None}
+    app = build_app(__name__, settings, cookie_name="cc_staff", kind="staff",
+                    layout="backoffice/base.html", login_endpoint="auth.login",
+                    public_endpoints=public)
+    register_blueprints(app)
+    access.init_app(app)
+    app.jinja_env.globals.update(
+        can=lambda permission: current_user.is_authenticated and can(current_user.role,
+                                                                     permission),
+        role_label=lambda role: ROLE_LABELS.get(role, role))
+    return app
+
+
+def register_blueprints(app):
+    from backoffice import auth, cards, dashboard, outbox
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(auth.password_bp)
+    for module in (dashboard, cards, outbox):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,718 @@
+"""The whole domain model of Customer Cards, the database proxy and its bind helpers.
+
+No Flask here: the apps and the CLI bind the proxy from ``DATABASE_URL`` and the services use the
+models. Times are naive UTC (``utcnow``); money is ``Decimal``; rows that appear in URLs carry a
+random ``public_id`` so that ids are never sequential.
+"""
+import datetime
+import secrets
+import threading
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse
+
+from peewee import (SQL, BooleanField, CharField, DatabaseProxy, DateField, DateTimeField,
+                    DecimalField, ForeignKeyField, IntegerField, JSONField, Model,
+                    PostgresqlDatabase, SqliteDatabase, TextField)
+from playhouse.db_url import connect as connect_url
+
+db = DatabaseProxy()
+
+
+def utcnow():
+    """Current time as naive UTC, the form every timestamp column stores."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def new_public_id():
+    """A random, URL-safe id (72 bits) for rows that appear in URLs."""
+    return secrets.token_urlsafe(9)
+
+
+def new_token():
+    """A random single-use token id (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+    "cache_size": -32000,
+}
+
+
+def make_database(url):
+    """Open (lazily) the database a ``DATABASE_URL`` names: a SQLite file or PostgreSQL."""
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        path = url[len("sqlite:///"):]
+        if not path or path == ":memory:":
+            raise ValueError("use a SQLite file, not :memory: (each connection would be empty)")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # IMMEDIATE: read-then-write transactions take the write lock up front instead of
+        # failing with "database is locked" when two writers meet.
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=10,
+                              autoconnect=True)
+    if scheme in ("postgres", "postgresql"):
+        database = connect_url(url)
+        assert isinstance(database, PostgresqlDatabase)
+        return database
+    raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgres://, not {scheme!r}")
+
+
+def bind(url):
+    """Point the proxy at the database ``url`` names (once per URL) and return it."""
+    current = db.obj
+    if current is not None and getattr(current, "cc_url", None) == url:
+        return current
+    if current is not None and not current.is_closed():
+        current.close()
+    database = make_database(url)
+    database.cc_url = url
+    db.initialize(database)
+    return database
+
+
+def is_postgres():
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+_after_commit = threading.local()
+
+
+@contextmanager
+def atomic():
+    """``db.atomic()`` that also runs ``on_commit`` callbacks once the outermost block commits."""
+    outermost = not db.in_transaction()
+    if outermost:
+        _after_commit.callbacks = []
+    try:
+        with db.atomic() as txn:
+            yield txn
+    except BaseException:
+        if outermost:
+            _after_commit.callbacks = []
+        raise
+    if outermost:
+        callbacks, _after_commit.callbacks = _after_commit.callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+def on_commit(callback):
+    """Run ``callback`` after the current transaction commits (at once outside one)."""
+    if db.in_transaction() and getattr(_after_commit, "callbacks", None) is not None:
+        _after_commit.callbacks.append(callback)
+    else:
+        callback()
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+def Money(**kwargs):
+    """A money column: exact decimal with two places."""
+    return DecimalField(max_digits=14, decimal_places=2, auto_round=True, **kwargs)
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+STAFF_ROLES = ("admin", "manager", "agent", "marketer", "viewer")
+
+
+class StaffUser(BaseModel):
+    """A member of staff who signs in to the back office; ``role`` is a row of the matrix."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    email = CharField(max_length=254, unique=True)  # normalised
+    name = CharField(max_length=100)
+    password_hash = CharField(max_length=255)
+    role = CharField(max_length=16, default="agent")
+    is_active = BooleanField(default=True)
+    preferred_language = CharField(max_length=5, null=True)
+    totp_secret = CharField(max_length=64, null=True)
+    recovery_codes = JSONField(null=True)  # hashes of unused recovery codes
+    password_changed_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+# --- tiers and the card -----------------------------------------------------------------------
+
+class Tier(BaseModel):
+    """A customer tier with the rule that earns it (spend and orders over a rolling window)."""
+    code = CharField(max_length=32, unique=True)
+    name_zh = CharField(max_length=64)
+    name_en = CharField(max_length=64)
+    rank = IntegerField(default=0)  # higher is better
+    colour = CharField(max_length=16, default="#6c757d")
+    benefits = TextField(default="")
+    min_spend = Money(null=True)
+    min_orders = IntegerField(null=True)
+    window_days = IntegerField(default=365)
+    min_tenure_days = IntegerField(null=True)
+    is_default = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+
+CUSTOMER_STATUSES = ("prospect", "active", "dormant", "lost")
+
+
+class Customer(BaseModel):
+    """The customer profile card (客户资料卡)."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    kind = CharField(max_length=10, default="person")  # person / company
+    name = CharField(max_length=200)
+    alt_name = CharField(max_length=200, null=True)  # optional Chinese or English name
+    name_pinyin = CharField(max_length=600, default="", index=True)  # for search and sort
+    name_initials = CharField(max_length=100, default="", index=True)
+    gender = CharField(max_length=10, null=True)
+    birthday = DateField(null=True)  # as entered: a solar date, or a lunar y/m/d if lunar
+    birthday_lunar = BooleanField(default=False)
+    birthday_leap_month = BooleanField(default=False)
+    company = CharField(max_length=200, null=True)
+    job_title = CharField(max_length=100, null=True)
+    industry = CharField(max_length=64, null=True, index=True)
+    company_size = CharField(max_length=32, null=True)
+    country = CharField(max_length=2, default="CN")
+    province = CharField(max_length=64, null=True)
+    city = CharField(max_length=64, null=True, index=True)
+    district = CharField(max_length=64, null=True)
+    address = TextField(null=True)  # street for China, free lines elsewhere
+    postal_code = CharField(max_length=16, null=True)
+    source = CharField(max_length=32, null=True, index=True)
+    status = CharField(max_length=16, default="prospect", index=True)
+    tier = ForeignKeyField(Tier, backref="customers", null=True, on_delete="SET NULL")
+    tier_override_reason = TextField(null=True)
+    tier_override_until = DateTimeField(null=True)
+    tier_overridden = BooleanField(default=False)
+    owner = ForeignKeyField(StaffUser, backref="customers", null=True, on_delete="SET NULL")
+    notes = TextField(default="")
+    special_requirements = TextField(default="")
+    preferred_language = CharField(max_length=5, null=True)
+    id_number_enc = TextField(null=True)  # 身份证: ciphertext only, never clear text
+    id_number_hmac = CharField(max_length=64, null=True, index=True)  # lookup without decrypting
+    primary_email = CharField(max_length=254, null=True, index=True)  # copy of the primary contact
+    primary_mobile = CharField(max_length=20, null=True, index=True)  # E.164 copy
+    total_spend = Money(default=Decimal("0"))
+    purchase_count = IntegerField(default=0)
+    last_purchase_at = DateTimeField(null=True, index=True)
+    last_contact_at = DateTimeField(null=True, index=True)
+    last_verified_at = DateTimeField(null=True)
+    version = IntegerField(default=1)  # optimistic locking
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow, index=True)
+    erased_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("tier", "status"), False), (("province", "city"), False))
+
+
+CONTACT_KINDS = ("email", "mobile", "phone", "wechat", "social")
+
+
+class ContactPoint(BaseModel):
+    """A way to reach a customer: raw as entered, normalised (E.164, lower-case email) for lookups."""
+    customer = ForeignKeyField(Customer, backref="contacts", on_delete="CASCADE")
+    kind = CharField(max_length=10)
+    value = CharField(max_length=254)
+    normalized = CharField(max_length=254)
+    label = CharField(max_length=32, null=True)
+    is_primary = BooleanField(default=False)
+    verified_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("kind", "normalized"), False), (("customer", "kind", "normalized"), True))
+
+
+class Tag(BaseModel):
+    name = CharField(max_length=64, unique=True)
+    colour = CharField(max_length=16, default="#6c757d")
+
+
+class CustomerTag(BaseModel):
+    customer = ForeignKeyField(Customer, backref="tag_links", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="customer_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("customer", "tag"), True), (("tag", "customer"), False))
+
+
+class PortalAccount(BaseModel):
+    """A customer's sign-in to the portal; no password until the invitation is claimed."""
+    customer = ForeignKeyField(Customer, backref="accounts", unique=True, on_delete="CASCADE")
+    email = CharField(max_length=254, unique=True)  # normalised sign-in email
+    password_hash = CharField(max_length=255, null=True)
+    email_verified_at = DateTimeField(null=True)
+    is_active = BooleanField(default=True)
+    password_changed_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class UserSession(BaseModel):
+    """A signed-in session, server side: deleting the row ends it wherever its cookie is."""
+    token_hash = CharField(max_length=64, unique=True)  # sha256 of the cookie token
+    staff = ForeignKeyField(StaffUser, backref="sessions", null=True, on_delete="CASCADE")
+    account = ForeignKeyField(PortalAccount, backref="sessions", null=True, on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    ip = CharField(max_length=64, null=True)
+    user_agent = CharField(max_length=255, null=True)
+
+
+class LinkToken(BaseModel):
+    """The database half of a signed emailed link: its purpose, expiry and single use."""
+    jti = CharField(max_length=32, unique=True, default=new_token)
+    purpose = CharField(max_length=32)
+    customer = ForeignKeyField(Customer, backref="link_tokens", null=True, on_delete="CASCADE")
+    data = JSONField(null=True)  # e.g. the new email awaiting confirmation; never in the link
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+
+# --- data dictionary: custom fields and preferences -------------------------------------------
+
+FIELD_KINDS = ("text", "number", "date", "choice", "multi_choice", "bool")
+PORTAL_POLICIES = ("hidden", "locked", "review", "auto")
+
+
+class CustomField(BaseModel):
+    """An admin-defined field. Section ``preference`` holds the structured preferences
+    (styles, sizes, brands, channels, quiet hours, special needs); ``card`` holds the rest."""
+    key = CharField(max_length=64, unique=True)
+    section = CharField(max_length=16, default="card")
+    label_zh = CharField(max_length=100)
+    label_en = CharField(max_length=100)
+    kind = CharField(max_length=16, default="text")
+    choices = JSONField(null=True)  # [{"value": ..., "zh": ..., "en": ...}]
+    required = BooleanField(default=False)
+    pattern = CharField(max_length=255, null=True)
+    help_zh = TextField(default="")
+    help_en = TextField(default="")
+    sensitive = BooleanField(default=False)
+    visible_roles = JSONField(null=True)  # None: every role
+    portal_policy = CharField(max_length=8, default="hidden")
+    position = IntegerField(default=0)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class CustomFieldValue(BaseModel):
+    customer = ForeignKeyField(Customer, backref="field_values", on_delete="CASCADE")
+    field = ForeignKeyField(CustomField, backref="values", on_delete="CASCADE")
+    value = JSONField(null=True)  # sensitive fields hold ciphertext here
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("customer", "field"), True), (("field", "customer"), False))
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+class ConsentPurpose(BaseModel):
+    """A purpose the customer may consent to, with its current policy version."""
+    code = CharField(max_length=32, unique=True)
+    name_zh = CharField(max_length=100)
+    name_en = CharField(max_length=100)
+    is_marketing = BooleanField(default=False)
+    is_sensitive = BooleanField(default=False)  # PIPL: separate consent
+    double_opt_in = BooleanField(default=False)
+    current_version = IntegerField(default=1)
+    position = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+
+class ConsentPolicy(BaseModel):
+    """One version of a purpose's policy text; a new version asks customers again."""
+    purpose = ForeignKeyField(ConsentPurpose, backref="policies", on_delete="CASCADE")
+    version = IntegerField()
+    text_zh = TextField()
+    text_en = TextField()
+    published_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("purpose", "version"), True),)
+
+
+class ConsentEvent(BaseModel):
+    """Append-only consent ledger; the current state is the latest event per purpose."""
+    customer = ForeignKeyField(Customer, backref="consent_events", on_delete="CASCADE")
+    purpose = ForeignKeyField(ConsentPurpose, backref="events", on_delete="RESTRICT")
+    granted = BooleanField()
+    policy_version = IntegerField()
+    source = CharField(max_length=16)  # portal / staff / import / link / unsubscribe / survey
+    actor_kind = CharField(max_length=16)
+    actor_id = IntegerField(null=True)
+    ip = CharField(max_length=64, null=True)
+    user_agent = CharField(max_length=255, null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("customer", "purpose", "created_at"), False),)
+
+
+class ChangeRequest(BaseModel):
+    """Customer edits to fields under the *review* policy, waiting for staff."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    customer = ForeignKeyField(Customer, backref="change_requests", on_delete="CASCADE")
+    changes = JSONField()  # {field: {"old": ..., "new": ...}}
+    status = CharField(max_length=16, default="pending", index=True)
+    reason = TextField(null=True)
+    decided_by = ForeignKeyField(StaffUser, null=True, backref="decided_changes",
+                                 on_delete="SET NULL")
+    decided_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+# --- segments, surveys, campaigns -------------------------------------------------------------
+
+class Segment(BaseModel):
+    """A saved filter (dynamic) or a hand-picked list (static)."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    name = CharField(max_length=100)
+    description = TextField(default="")
+    kind = CharField(max_length=8, default="dynamic")
+    filters = JSONField(default=dict)
+    created_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class SegmentMember(BaseModel):
+    segment = ForeignKeyField(Segment, backref="members", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="+", on_delete="CASCADE")
+    added_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("segment", "customer"), True),)
+
+
+class Survey(BaseModel):
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    title_zh = CharField(max_length=200)
+    title_en = CharField(max_length=200)
+    intro_zh = TextField(default="")
+    intro_en = TextField(default="")
+    status = CharField(max_length=16, default="draft")  # draft / open / closed
+    public_token = CharField(max_length=32, null=True, unique=True)  # anonymous link
+    task_on_detractor = BooleanField(default=True)
+    invite_days = IntegerField(default=14)  # how long a personal link stays valid
+    reminder_days = IntegerField(null=True)
+    created_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+QUESTION_KINDS = ("nps", "rating", "single_choice", "multi_choice", "short_text", "long_text")
+
+
+class SurveyQuestion(BaseModel):
+    survey = ForeignKeyField(Survey, backref="questions", on_delete="CASCADE")
+    position = IntegerField(default=0)
+    kind = CharField(max_length=16)
+    text_zh = TextField()
+    text_en = TextField()
+    required = BooleanField(default=True)
+    choices = JSONField(null=True)
+    maps_to = CharField(max_length=64, null=True)  # "pref:style", "consent:wechat", ...
+
+    class Meta:
+        indexes = ((("survey", "position"), False),)
+
+
+class Campaign(BaseModel):
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    name = CharField(max_length=200)
+    goal = TextField(default="")
+    segment = ForeignKeyField(Segment, null=True, backref="campaigns", on_delete="SET NULL")
+    channel = CharField(max_length=16, default="email")
+    subject_zh = CharField(max_length=200, default="")
+    subject_en = CharField(max_length=200, default="")
+    body_zh = TextField(default="")
+    body_en = TextField(default="")
+    survey = ForeignKeyField(Survey, null=True, backref="campaigns", on_delete="SET NULL")
+    status = CharField(max_length=16, default="draft", index=True)
+    is_transactional = BooleanField(default=False)
+    scheduled_at = DateTimeField(null=True)
+    rate_per_minute = IntegerField(null=True)
+    attribution_days = IntegerField(default=30)
+    created_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+
+class CampaignRecipient(BaseModel):
+    """One row per campaign and customer: the guarantee of exactly one message each."""
+    campaign = ForeignKeyField(Campaign, backref="recipients", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="campaign_rows", on_delete="CASCADE")
+    email = CharField(max_length=254, null=True)
+    status = CharField(max_length=16, default="queued")  # queued/sent/failed/skipped_*
+    message_id = CharField(max_length=255, null=True, unique=True)
+    attempts = IntegerField(default=0)
+    last_error = TextField(null=True)
+    sent_at = DateTimeField(null=True)
+    opened_at = DateTimeField(null=True)
+    clicked_at = DateTimeField(null=True)
+    responded_at = DateTimeField(null=True)
+    converted_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("campaign", "customer"), True), (("campaign", "status"), False))
+
+
+# --- records on the card ----------------------------------------------------------------------
+
+class Purchase(BaseModel):
+    """A transaction (purchase). Named Purchase so it never reads as a database transaction."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    customer = ForeignKeyField(Customer, backref="purchases", on_delete="CASCADE")
+    occurred_at = DateTimeField(default=utcnow)
+    product = CharField(max_length=200)
+    sku = CharField(max_length=64, null=True)
+    quantity = DecimalField(max_digits=12, decimal_places=3, default=Decimal("1"))
+    unit_price = Money(default=Decimal("0"))
+    amount = Money()
+    currency = CharField(max_length=3, default="CNY")
+    payment_method = CharField(max_length=32, null=True)
+    order_status = CharField(max_length=16, default="completed")
+    channel = CharField(max_length=32, null=True)
+    campaign = ForeignKeyField(Campaign, null=True, backref="purchases",
+                               on_delete="SET NULL")
+    external_ref = CharField(max_length=64, null=True, unique=True)  # idempotent import
+    created_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    deleted_at = DateTimeField(null=True)
+    delete_reason = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("customer", "occurred_at"), False), (("occurred_at",), False))
+
+
+class ServiceRecord(BaseModel):
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    customer = ForeignKeyField(Customer, backref="service_records", on_delete="CASCADE")
+    occurred_at = DateTimeField(default=utcnow)
+    service_type = CharField(max_length=32)  # install / repair / consult / treatment ...
+    staff = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    description = TextField(default="")
+    result = TextField(default="")
+    satisfaction = IntegerField(null=True)  # 1-5
+    deleted_at = DateTimeField(null=True)
+    delete_reason = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("customer", "occurred_at"), False),)
+
+
+class Interaction(BaseModel):
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    customer = ForeignKeyField(Customer, backref="interactions", on_delete="CASCADE")
+    occurred_at = DateTimeField(default=utcnow)
+    channel = CharField(max_length=16)  # phone / email / wechat / visit / chat
+    direction = CharField(max_length=8, default="inbound")
+    staff = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    subject = CharField(max_length=200, default="")
+    request = TextField(default="")
+    resolution = TextField(default="")
+    outcome = CharField(max_length=32, null=True)
+    next_follow_up = DateField(null=True)
+    visible_to_customer = BooleanField(default=False)
+    deleted_at = DateTimeField(null=True)
+    delete_reason = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("customer", "occurred_at"), False),)
+
+
+class Task(BaseModel):
+    """A follow-up: from an interaction, a birthday, stale data, a feedback or a survey answer."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    customer = ForeignKeyField(Customer, null=True, backref="tasks", on_delete="CASCADE")
+    kind = CharField(max_length=16, default="follow_up")
+    title = CharField(max_length=200)
+    notes = TextField(default="")
+    due_date = DateField(index=True)
+    assignee = ForeignKeyField(StaffUser, null=True, backref="tasks", on_delete="SET NULL")
+    interaction = ForeignKeyField(Interaction, null=True, backref="tasks", on_delete="SET NULL")
+    done_at = DateTimeField(null=True)
+    done_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("assignee", "done_at", "due_date"), False),)
+
+
+class Feedback(BaseModel):
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    customer = ForeignKeyField(Customer, backref="feedback", on_delete="CASCADE")
+    category = CharField(max_length=32)
+    rating = IntegerField(null=True)  # 1-5
+    message = TextField()
+    purchase = ForeignKeyField(Purchase, null=True, backref="feedback", on_delete="SET NULL")
+    service_record = ForeignKeyField(ServiceRecord, null=True, backref="feedback",
+                                     on_delete="SET NULL")
+    status = CharField(max_length=16, default="new", index=True)
+    assignee = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    reply = TextField(null=True)
+    replied_at = DateTimeField(null=True)
+    replied_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    idempotency_key = CharField(max_length=64, null=True, unique=True)  # double submit -> one row
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class TierChange(BaseModel):
+    """Tier history, with the reason in words."""
+    customer = ForeignKeyField(Customer, backref="tier_changes", on_delete="CASCADE")
+    from_tier = ForeignKeyField(Tier, null=True, backref="+", on_delete="SET NULL")
+    to_tier = ForeignKeyField(Tier, null=True, backref="+", on_delete="SET NULL")
+    reason = TextField()
+    source = CharField(max_length=16, default="rule")  # rule / override / expiry
+    changed_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("customer", "created_at"), False),)
+
+
+class SurveyInvite(BaseModel):
+    """A personal survey link: one per survey and customer."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    survey = ForeignKeyField(Survey, backref="invites", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="survey_invites", on_delete="CASCADE")
+    campaign = ForeignKeyField(Campaign, null=True, backref="invites", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    sent_at = DateTimeField(null=True)
+    opened_at = DateTimeField(null=True)
+    reminded_at = DateTimeField(null=True)
+    responded_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("survey", "customer"), True),)
+
+
+class SurveyResponse(BaseModel):
+    """A submitted survey; the unique invite column makes a second answer impossible."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    survey = ForeignKeyField(Survey, backref="responses", on_delete="CASCADE")
+    invite = ForeignKeyField(SurveyInvite, null=True, unique=True, backref="responses",
+                             on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, null=True, backref="survey_responses",
+                               on_delete="SET NULL")
+    locale = CharField(max_length=5, default="zh")
+    submitted_at = DateTimeField(default=utcnow)
+
+
+class SurveyAnswer(BaseModel):
+    response = ForeignKeyField(SurveyResponse, backref="answers", on_delete="CASCADE")
+    question = ForeignKeyField(SurveyQuestion, backref="answers", on_delete="CASCADE")
+    value = JSONField(null=True)
+    number = IntegerField(null=True)  # NPS / rating, for aggregation in SQL
+
+    class Meta:
+        indexes = ((("response", "question"), True), (("question", "number"), False))
+
+
+# --- mail, audit, jobs ------------------------------------------------------------------------
+
+class EmailMessage(BaseModel):
+    """Every email the system sends; in the dev outbox mode this *is* the delivery."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    message_id = CharField(max_length=255, unique=True)
+    kind = CharField(max_length=32)  # login_link / survey / campaign / notice ...
+    customer = ForeignKeyField(Customer, null=True, backref="emails", on_delete="SET NULL")
+    to_addr = CharField(max_length=254)
+    subject = CharField(max_length=255)
+    body_text = TextField()
+    body_html = TextField(null=True)
+    headers = JSONField(default=dict)
+    transport = CharField(max_length=8, default="outbox")
+    status = CharField(max_length=16, default="queued")
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    sent_at = DateTimeField(null=True)
+
+
+class AuditEvent(BaseModel):
+    """Append-only audit trail, hash-chained (each row's hash covers the previous one)."""
+    actor_kind = CharField(max_length=16)  # staff / customer / system / link
+    actor_id = IntegerField(null=True)
+    actor_label = CharField(max_length=200, default="")
+    action = CharField(max_length=64)
+    entity = CharField(max_length=32)
+    entity_id = CharField(max_length=32, null=True)
+    customer_id = IntegerField(null=True)  # plain id: the trail outlives the card
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+    ip = CharField(max_length=64, null=True)
+    user_agent = CharField(max_length=255, null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    prev_hash = CharField(max_length=64, default="")
+    hash = CharField(max_length=64, default="")
+
+    class Meta:
+        indexes = ((("customer_id", "created_at"), False), (("entity", "entity_id"), False))
+
+
+class ImportJob(BaseModel):
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    filename = CharField(max_length=255)
+    encoding = CharField(max_length=32, null=True)
+    status = CharField(max_length=16, default="uploaded")
+    dry_run = BooleanField(default=True)
+    mapping = JSONField(null=True)
+    report = JSONField(null=True)  # counts and per-row errors
+    rows_total = IntegerField(default=0)
+    rows_ok = IntegerField(default=0)
+    rows_failed = IntegerField(default=0)
+    created_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    undone_at = DateTimeField(null=True)
+
+
+class MergeRecord(BaseModel):
+    """A duplicate merge, with the snapshot that makes it undoable."""
+    survivor = ForeignKeyField(Customer, backref="merges", on_delete="CASCADE")
+    merged_public_id = CharField(max_length=16)
+    snapshot = JSONField()
+    merged_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    undone_at = DateTimeField(null=True)
+
+
+class DataRequest(BaseModel):
+    """A customer's request to download or erase their data, with its status and deadline."""
+    public_id = CharField(max_length=16, unique=True, default=new_public_id)
+    customer = ForeignKeyField(Customer, null=True, backref="data_requests", on_delete="SET NULL")
+    kind = CharField(max_length=8)  # export / erasure
+    status = CharField(max_length=16, default="requested", index=True)
+    requested_at = DateTimeField(default=utcnow)
+    confirmed_at = DateTimeField(null=True)
+    due_at = DateTimeField()
+    completed_at = DateTimeField(null=True)
+    handled_by = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    notes = TextField(default="")
+
+
+ALL_MODELS = [
+    StaffUser, Tier, Customer, ContactPoint, Tag, CustomerTag, PortalAccount, UserSession,
+    LinkToken, CustomField, CustomFieldValue, ConsentPurpose, ConsentPolicy, ConsentEvent,
+    ChangeRequest, Purchase, ServiceRecord, Interaction, Task, Feedback, TierChange, Segment,
+    SegmentMember, Survey, SurveyQuestion, Campaign, CampaignRecipient, SurveyInvite,
+    SurveyResponse, SurveyAnswer, EmailMessage, AuditEvent, ImportJob, MergeRecord, DataRequest,
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

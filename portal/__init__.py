@@ -1,0 +1,39 @@
+"""The customer portal: each customer keeps their own card correct (mobile first)."""
+from flask import redirect, request, url_for
+from flask_login import current_user
+
+import config
+from webcore import build_app
+
+# Pages anyone may open without signing in.
+PUBLIC_ENDPOINTS = {"auth.login"}
+
+
+def create_app(test_config=None):
+    settings = config.load(test_config)
+    app = build_app(__name__, settings, cookie_name="cc_portal", kind="customer",
+                    layout="portal/base.html", login_endpoint="auth.login",
+                    public_endpoints=PUBLIC_ENDPOINTS)
+    register_blueprints(app)
+    register_guard(app)
+    return app
+
+
+def register_blueprints(app):
+    from portal import auth, home
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(auth.password_bp)
+    app.register_blueprint(home.bp)
+
+
+def register_guard(app):
+    """One guard for the whole app: every page but the public ones needs a signed-in customer."""
+    public = app.config["CC_PUBLIC_ENDPOINTS"]
+
+    @app.before_request
+    def _require_customer():
+        if request.endpoint in public or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.script_root + request.full_path.rstrip("?")))
+        return None

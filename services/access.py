@@ -1,0 +1,31 @@
+"""The staff permission matrix: what each role may see and do. One table, enforced app-wide."""
+from models import STAFF_ROLES
+
+# Permissions are "<area>.<verb>". The back office maps every endpoint to one of these.
+PERMISSIONS = {
+    "dashboard.view": "See the dashboard",
+    "cards.view": "See customer cards",
+    "cards.edit": "Edit customer cards and their records",
+    "cards.export": "Export customer data",
+    "sensitive.reveal": "Reveal sensitive fields (ID numbers)",
+    "outbox.view": "Read the local mail outbox",
+    "staff.manage": "Invite staff, set roles, deactivate",
+    "audit.view": "Read the global audit log",
+}
+
+_ALL = frozenset(PERMISSIONS)
+
+MATRIX = {
+    "admin": _ALL,
+    "manager": _ALL - {"staff.manage"},
+    "agent": frozenset({"dashboard.view", "cards.view", "cards.edit", "outbox.view"}),
+    "marketer": frozenset({"dashboard.view", "cards.view", "cards.export", "outbox.view"}),
+    "viewer": frozenset({"dashboard.view", "cards.view"}),
+}
+
+assert set(MATRIX) == set(STAFF_ROLES)
+
+
+def can(role, permission):
+    """True if ``role`` holds ``permission``; unknown roles and permissions hold nothing."""
+    return permission in MATRIX.get(role, frozenset())

@@ -1,0 +1,67 @@
+"""Reading customer cards: the portal's own-card overview and the back office's list and card."""
+from peewee import JOIN
+
+from models import (ContactPoint, Customer, CustomerTag, Interaction, Purchase, ServiceRecord,
+                    StaffUser, Tag, Task, Tier)
+
+RECENT = 50
+
+
+def portal_overview(customer_id):
+    """What a customer sees first about their own card."""
+    customer = (Customer.select(Customer, Tier).join(Tier, JOIN.LEFT_OUTER)
+                .where(Customer.id == customer_id, Customer.erased_at.is_null()).get())
+    purchases = list(_live(Purchase, customer).order_by(Purchase.occurred_at.desc()).limit(5))
+    return {
+        "customer": customer,
+        "contacts": list(customer.contacts.order_by(ContactPoint.is_primary.desc(),
+                                                    ContactPoint.kind)),
+        "recent_purchases": purchases,
+        "purchase_count": _live(Purchase, customer).count(),
+        "service_count": _live(ServiceRecord, customer).count(),
+    }
+
+
+def list_query():
+    """Cards for the staff list, newest activity first (the page paginates it)."""
+    return (Customer.select(Customer, Tier).join(Tier, JOIN.LEFT_OUTER)
+            .where(Customer.erased_at.is_null())
+            .order_by(Customer.updated_at.desc(), Customer.id.desc()))
+
+
+def get_card(public_id):
+    """A card by its public id, or None (erased cards are gone from the back office)."""
+    return (Customer.select(Customer, Tier).join(Tier, JOIN.LEFT_OUTER)
+            .where(Customer.public_id == public_id, Customer.erased_at.is_null()).first())
+
+
+def card_detail(customer):
+    """Everything the card page shows, in a fixed number of queries."""
+    tags = (Tag.select().join(CustomerTag).where(CustomerTag.customer == customer)
+            .order_by(Tag.name))
+    return {
+        "customer": customer,
+        "contacts": list(customer.contacts.order_by(ContactPoint.is_primary.desc(),
+                                                    ContactPoint.kind)),
+        "tags": list(tags),
+        "purchases": list(_live(Purchase, customer)
+                          .order_by(Purchase.occurred_at.desc()).limit(RECENT)),
+        "services": list(_with_staff(ServiceRecord, customer)
+                         .order_by(ServiceRecord.occurred_at.desc()).limit(RECENT)),
+        "interactions": list(_with_staff(Interaction, customer)
+                             .order_by(Interaction.occurred_at.desc()).limit(RECENT)),
+        "tasks": list(Task.select().where(Task.customer == customer, Task.done_at.is_null())
+                      .order_by(Task.due_date)),
+    }
+
+
+def _live(model, customer):
+    return model.select().where(model.customer == customer, model.deleted_at.is_null())
+
+
+
+
+def _with_staff(model, customer):
+    """Records with the staff member who made them, joined rather than one query per row."""
+    return (model.select(model, StaffUser).join(StaffUser, JOIN.LEFT_OUTER)
+            .where(model.customer == customer, model.deleted_at.is_null()))

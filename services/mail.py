@@ -1,0 +1,136 @@
+"""Sending mail: safe headers, one EmailMessage row per mail, delivery after commit.
+
+``MAIL_URL=outbox`` (the dev default) keeps mail in the database, readable at /staff/outbox;
+``smtp://host:port`` (or ``smtps://``) sends it. Delivery runs as a job, so a slow or failing
+mail server never holds up a page, and SMTP 4xx answers are retried.
+"""
+import re
+import smtplib
+from email.headerregistry import Address
+from email.message import EmailMessage as MimeMessage
+from email.utils import make_msgid
+from urllib.parse import urlparse
+
+import models
+from models import EmailMessage
+from services import N_, DomainError, jobs, runtime
+
+_UNSAFE_HEADER = re.compile(r"[\r\n\x00]|=\?")
+
+
+def safe_header(value, field="header"):
+    """A header value from user data, refused if it carries CR/LF, NUL or an encoded word."""
+    value = str(value or "")
+    if _UNSAFE_HEADER.search(value):
+        raise DomainError(N_("This text cannot be used in an email header."), field)
+    return value
+
+
+def display_name(name):
+    """A display name made safe by dropping what could forge headers (names are user data)."""
+    cleaned = _UNSAFE_HEADER.sub(" ", str(name or ""))
+    return " ".join(cleaned.split())[:100]
+
+
+def _domain():
+    return runtime.get("MAIL_FROM").rpartition("@")[2] or "localhost"
+
+
+def queue(kind, to_addr, subject, text, html=None, customer=None, to_name="", headers=None,
+          message_id=None):
+    """Record a mail and deliver it after the current transaction commits; return the row."""
+    to_addr = safe_header(to_addr, "email")
+    subject = safe_header(subject, "subject")
+    extra = {safe_header(k): safe_header(v) for k, v in (headers or {}).items()}
+    row = EmailMessage.create(
+        message_id=message_id or make_msgid(domain=_domain()), kind=kind, customer=customer,
+        to_addr=to_addr, subject=subject, body_text=text, body_html=html,
+        headers={"to_name": display_name(to_name), **extra},
+        transport="outbox" if runtime.get("MAIL_URL") == "outbox" else "smtp")
+    jobs.enqueue(deliver_task, row.id)
+    return row
+
+
+def build_mime(row):
+    """The RFC 5322 message for a stored mail."""
+    msg = MimeMessage()
+    headers = dict(row.headers or {})
+    to_name = headers.pop("to_name", "")
+    user, _, domain = row.to_addr.rpartition("@")
+    msg["From"] = Address(display_name(runtime.get("MAIL_FROM_NAME")),
+                          *runtime.get("MAIL_FROM").rsplit("@", 1))
+    msg["To"] = Address(to_name, user, domain)
+    msg["Subject"] = row.subject
+    msg["Message-ID"] = row.message_id
+    for key, value in headers.items():
+        msg[key] = value
+    msg.set_content(row.body_text)
+    if row.body_html:
+        msg.add_alternative(row.body_html, subtype="html")
+    return msg
+
+
+class TemporaryMailError(Exception):
+    """The mail server said try later (4xx or a dropped connection)."""
+
+
+def smtp_connection():
+    url = urlparse(runtime.get("MAIL_URL"))
+    cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+    conn = cls(url.hostname or "127.0.0.1", url.port or (465 if url.scheme == "smtps" else 25),
+               timeout=30)
+    if runtime.get("MAIL_STARTTLS"):
+        conn.starttls()
+    if runtime.get("MAIL_USERNAME"):
+        conn.login(runtime.get("MAIL_USERNAME"), runtime.get("MAIL_PASSWORD"))
+    return conn
+
+
+def deliver(message_pk, connection=None):
+    """Deliver one stored mail; idempotent (a mail already sent is not sent again)."""
+    row = EmailMessage.get_or_none(EmailMessage.id == message_pk)
+    if row is None or row.status == "sent":
+        return row
+    if row.transport == "outbox":
+        _mark(row, "sent")
+        return row
+    try:
+        conn = connection or smtp_connection()
+        try:
+            conn.send_message(build_mime(row))
+        finally:
+            if connection is None:
+                conn.quit()
+    except smtplib.SMTPResponseException as exc:
+        if 400 <= exc.smtp_code < 500:
+            raise TemporaryMailError(str(exc)) from exc
+        _mark(row, "failed", f"{exc.smtp_code} {exc.smtp_error!r}")
+        return row
+    except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
+        raise TemporaryMailError(str(exc)) from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        _mark(row, "failed", str(exc)[:500])
+        return row
+    _mark(row, "sent")
+    return row
+
+
+def _mark(row, status, error=None):
+    EmailMessage.update(status=status, error=error,
+                        sent_at=models.utcnow() if status == "sent" else None).where(
+        EmailMessage.id == row.id).execute()
+    row.status, row.error = status, error
+
+
+@jobs.huey.task(retries=5, retry_delay=30)
+def deliver_task(message_pk):
+    deliver(message_pk)
+
+
+def outbox_query():
+    """Every stored mail, newest first (the outbox page paginates it)."""
+    return EmailMessage.select().order_by(EmailMessage.id.desc())
+
+
+def get_message(public_id):
+    return EmailMessage.get_or_none(EmailMessage.public_id == public_id)

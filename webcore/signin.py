@@ -1,0 +1,86 @@
+"""Sign-in with server-side session rows (Flask-Login "alternative tokens").
+
+The cookie carries only a random token; the row behind it is the session. Logout deletes the
+row, so a copied cookie stops working; login clears the old session and starts a new token.
+"""
+from flask import current_app, request, session
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from limits import parse, storage, strategies
+
+from services import accounts, sessions
+
+
+class SignedIn(UserMixin):
+    """The signed-in principal (a StaffUser or PortalAccount) and its session token."""
+
+    def __init__(self, user, token):
+        self.user = user
+        self.token = token
+
+    def get_id(self):
+        return self.token
+
+    def save_language(self, code):
+        accounts.set_preferred_language(self.user, code)
+
+    def __getattr__(self, name):
+        return getattr(self.user, name)
+
+
+def init_app(app, kind, login_endpoint):
+    manager = LoginManager(app)
+    manager.login_view = login_endpoint
+    manager.session_protection = None  # the server-side row is the protection
+    manager.login_message = None
+
+    @manager.user_loader
+    def _load(token):
+        user = sessions.resolve(token, kind, app.config["SESSION_IDLE_MINUTES"],
+                                app.config["SESSION_ABSOLUTE_HOURS"])
+        return SignedIn(user, token) if user is not None else None
+
+    limiter = AttemptLimiter(app.config["RATELIMIT_STORAGE_URI"], app.config["LOGIN_RATE_LIMIT"])
+    app.extensions["cc_login_limiter"] = limiter
+
+
+def client_ip():
+    return request.remote_addr or "-"
+
+
+def sign_in(user):
+    """Start a fresh session for ``user``: any previous session in this browser ends."""
+    if current_user.is_authenticated:
+        sessions.end(current_user.token)
+    keep_lang = session.get("lang")
+    session.clear()
+    if keep_lang:
+        session["lang"] = keep_lang
+    token = sessions.start(user, client_ip(), request.user_agent.string)
+    login_user(SignedIn(user, token))
+
+
+def sign_out():
+    if current_user.is_authenticated:
+        sessions.end(current_user.token)
+    logout_user()
+    session.clear()
+
+
+class AttemptLimiter:
+    """Counts sign-in attempts per IP and per account in a shared store (Redis in production),
+    so the limit holds across workers and hosts."""
+
+    def __init__(self, uri, rate):
+        self.strategy = strategies.FixedWindowRateLimiter(storage.storage_from_string(uri))
+        self.item = parse(rate)
+
+    def allow(self, scope, *keys):
+        """Count one attempt against each key; False if any key is over its limit."""
+        results = [self.strategy.hit(self.item, scope, key) for key in keys if key]
+        return all(results)
+
+
+def login_allowed(email):
+    limiter = current_app.extensions["cc_login_limiter"]
+    scope = current_app.config["CC_KIND"] + "-login"
+    return limiter.allow(scope, "ip:" + client_ip(), "email:" + (email or "").strip().lower())
