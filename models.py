@@ -116,9 +116,20 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-def Money(**kwargs):
-    """A money column: exact decimal with two places."""
-    return DecimalField(max_digits=14, decimal_places=2, auto_round=True, **kwargs)
+class MoneyField(DecimalField):
+    """Exact decimal with two places, read back with both places (SQLite would drop them)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("auto_round", True)
+        super().__init__(**kwargs)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        return None if value is None else value.quantize(Decimal("0.01"))
+
+
 
 
 # --- staff ------------------------------------------------------------------------------------
@@ -152,7 +163,7 @@ class Tier(BaseModel):
     rank = IntegerField(default=0)  # higher is better
     colour = CharField(max_length=16, default="#6c757d")
     benefits = TextField(default="")
-    min_spend = Money(null=True)
+    min_spend = MoneyField(null=True)
     min_orders = IntegerField(null=True)
     window_days = IntegerField(default=365)
     min_tenure_days = IntegerField(null=True)
@@ -199,7 +210,7 @@ class Customer(BaseModel):
     id_number_hmac = CharField(max_length=64, null=True, index=True)  # lookup without decrypting
     primary_email = CharField(max_length=254, null=True, index=True)  # copy of the primary contact
     primary_mobile = CharField(max_length=20, null=True, index=True)  # E.164 copy
-    total_spend = Money(default=Decimal("0"))
+    total_spend = MoneyField(default=Decimal("0"))
     purchase_count = IntegerField(default=0)
     last_purchase_at = DateTimeField(null=True, index=True)
     last_contact_at = DateTimeField(null=True, index=True)
@@ -478,8 +489,8 @@ class Purchase(BaseModel):
     product = CharField(max_length=200)
     sku = CharField(max_length=64, null=True)
     quantity = DecimalField(max_digits=12, decimal_places=3, default=Decimal("1"))
-    unit_price = Money(default=Decimal("0"))
-    amount = Money()
+    unit_price = MoneyField(default=Decimal("0"))
+    amount = MoneyField()
     currency = CharField(max_length=3, default="CNY")
     payment_method = CharField(max_length=32, null=True)
     order_status = CharField(max_length=16, default="completed")

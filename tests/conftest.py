@@ -154,3 +154,41 @@ def customer_login(client, db):
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return customer, account
     return _login
+
+
+class _Sink:
+    """Collects every message the SMTP server accepts; can answer 4xx/5xx on demand."""
+
+    def __init__(self):
+        self.messages = []
+        self.reply = None  # e.g. "451 4.3.0 try again later" for the next DATA
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reply:
+            reply, self.reply = self.reply, None
+            return reply
+        import email
+        from email import policy
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+def _free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; ``.sink.messages`` holds what arrived."""
+    from aiosmtpd.controller import Controller
+    sink = _Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    controller.sink = sink
+    controller.url = f"smtp://127.0.0.1:{controller.port}"
+    yield controller
+    controller.stop()

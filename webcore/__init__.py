@@ -3,7 +3,7 @@ server-side sign-in sessions, rate limits, template helpers. Knows Flask; knows 
 
 Layers: models <- services <- webcore <- portal / backoffice.
 """
-from flask import Flask
+from flask import Flask, request
 
 import config
 import models
@@ -44,7 +44,9 @@ def build_app(import_name, settings, *, cookie_name, kind, login_endpoint, publi
 def register_database_hooks(app):
     @app.before_request
     def _connect():
-        models.db.connect(reuse_if_open=True)
+        # The health check opens its own connection so that it can answer 503 in JSON.
+        if request.endpoint not in ("static", "health.healthz"):
+            models.db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close(exc):
