@@ -25,7 +25,7 @@ def create_app(test_config=None):
 
 def start_job_worker(workers=2):
     """Run the huey consumer in this process's threads (embedded default)."""
-    from services.jobs import huey
+    from services.worker import huey
     if huey.immediate:
         return None
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)

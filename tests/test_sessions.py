@@ -180,3 +180,30 @@ def test_login_form_requires_csrf(client, db):
                                                  "password": factories.PASSWORD})
     assert response.status_code == 400
     assert UserSession.select().count() == 0
+
+
+def test_login_limit_holds_across_workers_with_a_shared_store(settings, db):
+    """Two app instances (two workers) count attempts in one Redis."""
+    import os
+    import secrets
+
+    from werkzeug.test import Client
+
+    import wsgi
+    from tests.conftest import CSRF_RE, require
+    redis_url = os.environ.get("REDIS_URL")
+    require(redis_url, "REDIS_URL not set: the shared rate-limit store is Redis")
+    settings.update(RATELIMIT_STORAGE_URI=redis_url, LOGIN_RATE_LIMIT="3 per minute")
+    workers = [Client(wsgi.create_app(settings)) for _ in range(2)]
+    ip = f"198.51.100.{secrets.randbelow(250) + 1}"
+    email = f"{secrets.token_hex(6)}@example.com"
+
+    def attempt(client):
+        environ = {"REMOTE_ADDR": ip}
+        token = CSRF_RE.search(client.get("/staff/login", environ_base=environ)
+                               .get_data(as_text=True)).group(1)
+        return client.post("/staff/login", environ_base=environ, data={
+            "csrf_token": token, "email": email, "password": "wrong"}).status_code
+
+    codes = [attempt(workers[n % 2]) for n in range(4)]
+    assert codes == [200, 200, 200, 429]

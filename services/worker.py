@@ -1,0 +1,8 @@
+"""The job worker's entry point: the huey instance with every task module registered.
+
+Production: ``huey_consumer services.worker.huey -k thread -w 4``.
+"""
+from services import mail  # noqa: F401  (registers its tasks)
+from services.jobs import huey
+
+__all__ = ["huey"]
