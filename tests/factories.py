@@ -2,9 +2,7 @@
 import itertools
 from decimal import Decimal
 
-import models
-from models import Purchase
-from services import accounts, customers
+from services import accounts, customers, records
 from services.actors import Actor
 
 PASSWORD = "correct-horse-battery"
@@ -30,7 +28,5 @@ def make_customer(name=None, email=None, mobile=None, password=PASSWORD, account
 
 
 def make_purchase(customer, amount="100.00", product="Test product", **fields):
-    with models.atomic():
-        purchase = Purchase.create(customer=customer, product=product, amount=Decimal(amount),
-                                   unit_price=Decimal(amount), **fields)
-    return purchase
+    return records.add_purchase(customer, SYSTEM, product=product, amount=Decimal(amount),
+                                unit_price=Decimal(amount), **fields)

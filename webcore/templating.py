@@ -2,6 +2,8 @@
 import json
 from decimal import Decimal
 
+import phonenumbers
+
 from flask import url_for
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
@@ -46,5 +48,14 @@ def init_app(app):
                                  status_label=lambda status: STATUS_LABELS.get(status, status),
                                  mail_status_label=lambda s: MAIL_STATUS_LABELS.get(s, s),
                                  current_lang=lambda: str(get_locale() or "zh")[:2])
-    app.jinja_env.filters.update(money=money, datetime=format_datetime, date=format_date,
+    app.jinja_env.filters.update(money=money, phone=format_phone, datetime=format_datetime, date=format_date,
                                  number=format_decimal)
+
+
+def format_phone(value):
+    """An E.164 number as people write it: +86 138 0013 8000; anything else as it is."""
+    try:
+        number = phonenumbers.parse(value or "", None)
+    except phonenumbers.NumberParseException:
+        return value or ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
