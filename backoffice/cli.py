@@ -72,7 +72,10 @@ def seed_demo():
     from services import demo
     bind()
     schema.upgrade()
-    counts = demo.seed_demo()
+    try:
+        counts = demo.seed_demo()
+    except DomainError as exc:
+        raise click.ClickException(exc.message)
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 

@@ -1,0 +1,49 @@
+"""The benchmark harness still runs: a tiny dataset, half-second runs, every figure present.
+
+Not part of the normal test run (pytest's addopts ignore tests/bench); run it explicitly:
+
+    .venv/bin/python -m pytest tests/bench/test_bench_smoke.py
+
+It checks the harness and the shape of the pages (a bounded number of queries), never speed.
+"""
+import json
+
+from tests.bench import run
+
+MAX_CARD_QUERIES = 12
+
+
+def test_runner_measures_all_four_and_the_card_page_has_a_bounded_query_count(tmp_path):
+    out = tmp_path / "results.json"
+    summary = run.main(["--customers", "300", "--transactions", "3000",
+                        "--db", str(tmp_path / "bench.db"), "--seconds", "0.5",
+                        "--warmup", "0.2", "--out", str(out), "--quiet"])
+
+    assert json.loads(out.read_text()) == json.loads(json.dumps(summary))
+    assert summary["dataset"]["seeded"] and summary["dataset"]["bench_card"]
+    benchmarks = summary["benchmarks"]
+    assert set(benchmarks) == {"card", "list"}
+    for name, result in benchmarks.items():
+        assert result["app_rps"] > 0, name
+        assert result["raw_rps"] > 0, name
+        assert result["ratio"] > 0, name
+        assert len(result["runs"]["app"]) == len(result["runs"]["raw"]) == 2, name
+        assert all(r["requests"] > 0 for side in ("app", "raw") for r in result["runs"][side])
+
+    card = benchmarks["card"]
+    assert 1 <= card["app_queries"] <= MAX_CARD_QUERIES, card["app_sql"]
+    assert len(card["app_sql"]) == card["app_queries"]
+    # Both pages really showed the bench card (not a login redirect or an error page).
+    assert card["app_bytes"] > 5000 and card["raw_bytes"] > 5000
+
+
+def test_dataset_is_reused_when_big_enough(tmp_path):
+    from tests.bench.data import ensure_dataset
+    path = tmp_path / "bench.db"
+    first = ensure_dataset(path, 60, 600)
+    again = ensure_dataset(path, 50, 500)
+    bigger = ensure_dataset(path, 80, 800)
+
+    assert first["seeded"] and not again["seeded"] and bigger["seeded"]
+    assert again["bench_card"] == first["bench_card"]
+    assert bigger["customers"] == 80
