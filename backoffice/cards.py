@@ -9,7 +9,8 @@ bp = Blueprint("cards", __name__, url_prefix="/cards")
 
 @bp.route("/")
 def index():
-    page = Page(cards.list_query(), per_page=50)
+    rows, count = cards.list_query()
+    page = Page(rows, per_page=50, count_query=count)
     return render_template("backoffice/cards/index.html", page=page)
 
 

@@ -2,6 +2,7 @@
 from playhouse.migrations import Runner
 
 import models
+from services import maintenance
 
 
 def runner():
@@ -9,8 +10,12 @@ def runner():
 
 
 def upgrade():
-    """Apply every pending migration in order; return the names applied."""
-    return runner().up()
+    """Apply every pending migration in order, then refresh planner statistics; return the
+    names applied."""
+    applied = runner().up()
+    if applied:
+        maintenance.analyze()
+    return applied
 
 
 def status():

@@ -43,7 +43,9 @@ def resolve(token, kind, idle_minutes, absolute_hours, now=None):
     if not token or not isinstance(token, str) or len(token) > 128:
         return None
     now = now or models.utcnow()
-    row = UserSession.get_or_none(UserSession.token_hash == _hash(token))
+    owner = StaffUser if kind == "staff" else PortalAccount
+    row = (UserSession.select(UserSession, owner).join(owner)  # one query for both
+           .where(UserSession.token_hash == _hash(token)).first())
     if row is None:
         return None
     expired = (now - row.last_seen_at > datetime.timedelta(minutes=idle_minutes)

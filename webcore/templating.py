@@ -1,14 +1,12 @@
-"""Template helpers: vendored asset URLs, money and date formatting per locale."""
+"""Template helpers: vendored asset URLs, labels, money and date formatting per locale."""
 import json
-from decimal import Decimal
-
-import phonenumbers
 
 from flask import url_for
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 import config
+from webcore import formatting
 
 CONTACT_LABELS = {"email": _l("Email"), "mobile": _l("Mobile"), "phone": _l("Phone"),
                   "wechat": _l("WeChat"), "social": _l("Social")}
@@ -34,9 +32,7 @@ def init_app(app):
         return url_for("static", filename=vendor[name][filename])
 
     def money(amount, currency=None):
-        if amount is None:
-            return ""
-        return format_currency(Decimal(amount), currency or app.config["CURRENCY"])
+        return formatting.money(amount, currency or app.config["CURRENCY"])
 
     def localized(obj, field):
         """obj.<field>_zh or obj.<field>_en, whichever the page's language is."""
@@ -48,14 +44,7 @@ def init_app(app):
                                  status_label=lambda status: STATUS_LABELS.get(status, status),
                                  mail_status_label=lambda s: MAIL_STATUS_LABELS.get(s, s),
                                  current_lang=lambda: str(get_locale() or "zh")[:2])
-    app.jinja_env.filters.update(money=money, phone=format_phone, datetime=format_datetime, date=format_date,
-                                 number=format_decimal)
+    app.jinja_env.filters.update(money=money, phone=formatting.phone,
+                                 datetime=formatting.datetime_, date=formatting.date,
+                                 number=formatting.number)
 
-
-def format_phone(value):
-    """An E.164 number as people write it: +86 138 0013 8000; anything else as it is."""
-    try:
-        number = phonenumbers.parse(value or "", None)
-    except phonenumbers.NumberParseException:
-        return value or ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -45,8 +45,7 @@ def _reusable(path, customers, transactions):
     models.bind("sqlite:///" + str(path))
     models.db.connect(reuse_if_open=True)
     try:
-        if schema.pending():
-            return None
+        schema.upgrade()  # a newer schema keeps the data: migrate instead of re-seeding
         if Customer.select().count() < customers:
             return None
         if not Customer.select().where(Customer.public_id == meta["bench_card"]).exists():
@@ -68,6 +67,8 @@ def ensure_dataset(path, customers, transactions, progress=None, seed=1):
     meta = _reusable(path, customers, transactions)
     seeded, seconds = False, None
     if meta is None:
+        if models.db.obj is not None:
+            models.db.close_all()  # pooled connections would keep the removed file alive
         _remove(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         url = "sqlite:///" + str(path)

@@ -1,0 +1,62 @@
+"""The staff card list and card page: what they show, and a bounded number of queries."""
+import logging
+from contextlib import contextmanager
+
+from models import Interaction
+from tests import factories
+
+
+@contextmanager
+def count_queries():
+    """Count the SQL statements peewee runs inside the block."""
+    seen = []
+
+    class Counter(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger = logging.getLogger("peewee")
+    handler, level = Counter(level=logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_card_page_shows_the_card_in_a_fixed_number_of_queries(client, staff_login):
+    staff = staff_login(role="agent")
+    customer, _ = factories.make_customer(name="张伟", mobile="13800138000", company="华为",
+                                          city="深圳", province="广东",
+                                          notes="<script>alert(1)</script>")
+    for n in range(30):
+        factories.make_purchase(customer, amount=f"{n + 1}00.00", product=f"商品{n}")
+        Interaction.create(customer=customer, channel="phone", staff=staff, subject=f"回访{n}")
+    with count_queries() as queries:
+        page = client.get(f"/staff/cards/{customer.public_id}").get_data(as_text=True)
+    assert "张伟" in page and "+86 138 0013 8000" in page and "商品29" in page
+    assert "回访29" in page and staff.name in page
+    assert "¥46,500.00" in page  # the total of 30 purchases, kept on the card
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert len(queries) <= 12, queries
+
+
+def test_list_page_is_paginated_with_a_bounded_number_of_queries(client, staff_login):
+    staff_login(role="viewer")
+    for n in range(55):
+        factories.make_customer(name=f"客户{n:02d}", account=False)
+    with count_queries() as queries:
+        first = client.get("/staff/cards/", headers={"Accept-Language": "en"})
+    text = first.get_data(as_text=True)
+    assert text.count('href="/staff/cards/') - text.count('href="/staff/cards/?') >= 50
+    assert "Page 1 of 2" in text and "55 cards" in text
+    assert len(queries) <= 6, queries
+    second = client.get("/staff/cards/?page=2").get_data(as_text=True)
+    assert "客户00" in second  # oldest last
+
+
+def test_unknown_card_is_404(client, staff_login):
+    staff_login()
+    assert client.get("/staff/cards/nope").status_code == 404
