@@ -3,16 +3,10 @@ import json
 
 from flask import url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 
 import config
-from webcore import formatting
+from webcore import formatting, labels
 
-CONTACT_LABELS = {"email": _l("Email"), "mobile": _l("Mobile"), "phone": _l("Phone"),
-                  "wechat": _l("WeChat"), "social": _l("Social")}
-STATUS_LABELS = {"prospect": _l("Prospect"), "active": _l("Active"), "dormant": _l("Dormant"),
-                 "lost": _l("Lost")}
-MAIL_STATUS_LABELS = {"queued": _l("Queued"), "sent": _l("Sent"), "failed": _l("Failed")}
 _MANIFEST = config.BASE_DIR / "static" / "vendor" / "MANIFEST.json"
 
 
@@ -40,9 +34,7 @@ def init_app(app):
         return getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_zh", "")
 
     app.jinja_env.globals.update(vendor_url=vendor_url, localized=localized,
-                                 contact_label=lambda kind: CONTACT_LABELS.get(kind, kind),
-                                 status_label=lambda status: STATUS_LABELS.get(status, status),
-                                 mail_status_label=lambda s: MAIL_STATUS_LABELS.get(s, s),
+                                 label=labels.label,
                                  current_lang=lambda: str(get_locale() or "zh")[:2])
     app.jinja_env.filters.update(money=money, phone=formatting.phone,
                                  datetime=formatting.datetime_, date=formatting.date,

@@ -1,0 +1,33 @@
+"""Display labels for the codes stored in the database (statuses, channels, kinds).
+
+``label(group, code)`` in templates; a code without a label (free text typed by staff) is shown
+as it is.
+"""
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "contact": {"email": _l("Email"), "mobile": _l("Mobile"), "phone": _l("Phone"),
+                "wechat": _l("WeChat"), "social": _l("Social")},
+    "status": {"prospect": _l("Prospect"), "active": _l("Active"), "dormant": _l("Dormant"),
+               "lost": _l("Lost")},
+    "channel": {"phone": _l("Phone"), "email": _l("Email"), "wechat": _l("WeChat"),
+                "visit": _l("Visit"), "chat": _l("Online chat")},
+    "sales_channel": {"store": _l("In store"), "online": _l("Online shop"),
+                      "wechat_mall": _l("WeChat mall")},
+    "payment": {"cash": _l("Cash"), "credit card": _l("Credit card"),
+                "wechat_pay": _l("WeChat Pay"), "alipay": _l("Alipay"),
+                "unionpay": _l("UnionPay")},
+    "service_type": {"install": _l("Installation"), "repair": _l("Repair"),
+                     "consult": _l("Consultation"), "treatment": _l("Treatment"),
+                     "maintenance": _l("Maintenance")},
+    "mail_status": {"queued": _l("Queued"), "sent": _l("Sent"), "failed": _l("Failed")},
+    "mail_kind": {"notice": _l("Notice"), "login_link": _l("Sign-in link"),
+                  "survey": _l("Survey"), "campaign": _l("Campaign")},
+}
+
+
+def label(group, code):
+    """The translated label of ``code`` in ``group``, or the code itself."""
+    if code is None:
+        return ""
+    return LABELS.get(group, {}).get(code, code)
