@@ -6,7 +6,7 @@ from werkzeug.test import Client
 
 import wsgi
 from tests import factories
-from tests.conftest import login
+from tests.conftest import PG_URL, login
 
 
 def test_healthz_says_the_database_is_reachable(client):
@@ -123,3 +123,20 @@ def test_money_and_dates_are_formatted_per_locale(client, customer_login):
     en = client.get("/", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
     assert "¥12,300.50" in zh
     assert "CN¥12,300.50" in en
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL connection loss; this run is on SQLite")
+def test_pages_recover_by_themselves_after_postgresql_drops_connections(client, db):
+    """What a PostgreSQL restart does to the pool: every pooled connection dies at once."""
+    import psycopg
+    staff = factories.make_staff()
+    login(client, staff.email, factories.PASSWORD, "/staff")
+    assert client.get("/staff/cards/").status_code == 200
+    with psycopg.connect(PG_URL.replace("postgres://", "postgresql://", 1)) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+    assert killed >= 1
+    codes = [client.get("/staff/cards/").status_code for _ in range(3)]
+    assert set(codes) <= {200, 503} and codes[-1] == 200, codes
+    assert client.get("/healthz").status_code == 200
