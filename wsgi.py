@@ -9,7 +9,6 @@ import click
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 import backoffice
-import config
 import portal
 from backoffice.cli import bind, cli
 

@@ -16,9 +16,8 @@ def create_app(test_config=None):
     public = {endpoint for endpoint, needed in access.ENDPOINTS.items() if needed is None}
     app = build_app(__name__, settings, cookie_name="cc_staff", kind="staff",
                     layout="backoffice/base.html", login_endpoint="auth.login",
-                    public_endpoints=public)
+                    public_endpoints=public, guard=access.init_app)
     register_blueprints(app)
-    access.init_app(app)
     app.jinja_env.globals.update(
         can=lambda permission: current_user.is_authenticated and can(current_user.role,
                                                                      permission),

@@ -17,6 +17,7 @@ ENDPOINTS = {
     "dashboard.index": "dashboard.view",
     "cards.index": "cards.view",
     "cards.detail": "cards.view",
+    "cards.invite": "cards.edit",
     "outbox.index": "outbox.view",
     "outbox.detail": "outbox.view",
 }

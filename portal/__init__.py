@@ -6,21 +6,22 @@ import config
 from webcore import build_app
 
 # Pages anyone may open without signing in.
-PUBLIC_ENDPOINTS = {"auth.login"}
+PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access.use_link",
+                    "access.request_reset", "access.reset"}
 
 
 def create_app(test_config=None):
     settings = config.load(test_config)
     app = build_app(__name__, settings, cookie_name="cc_portal", kind="customer",
                     layout="portal/base.html", login_endpoint="auth.login",
-                    public_endpoints=PUBLIC_ENDPOINTS)
+                    public_endpoints=PUBLIC_ENDPOINTS, guard=register_guard)
     register_blueprints(app)
-    register_guard(app)
     return app
 
 
 def register_blueprints(app):
-    from portal import auth, home
+    from portal import access, auth, home
+    app.register_blueprint(access.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.password_bp)
     app.register_blueprint(home.bp)

@@ -3,7 +3,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 import models
 from models import STAFF_ROLES, PortalAccount, StaffUser
-from services import N_, DomainError, audit, sessions
+from services import N_, DomainError, audit, links, mail, sessions
 from services.contacts import normalize_email
 
 MIN_PASSWORD = 10
@@ -69,6 +69,8 @@ def change_password(principal, current, new, actor, keep_token=None):
         sessions.end_all(principal, keep_token=keep_token)
         audit.record(actor, "password.change", principal._meta.table_name, principal.id,
                      customer_id=getattr(principal, "customer_id", None))
+        if isinstance(principal, PortalAccount):
+            notify_password_changed(principal)
 
 
 def deactivate_staff(staff, actor):
@@ -100,3 +102,10 @@ def set_preferred_language(principal, code):
     type(principal).update(preferred_language=code).where(
         type(principal).id == principal.id).execute()
     principal.preferred_language = code
+
+
+def notify_password_changed(account):
+    """Tell a portal account's address that its password changed, and how to undo it."""
+    mail.send_template("notice", "password_changed.txt", account.customer, account.email,
+                       url=links.portal_url("/reset"),
+                       when=models.utcnow().strftime("%Y-%m-%d %H:%M UTC"))

@@ -1,8 +1,8 @@
 """Reading customer cards: the portal's own-card overview and the back office's list and card."""
 from peewee import JOIN
 
-from models import (ContactPoint, Customer, CustomerTag, Interaction, Purchase, ServiceRecord,
-                    StaffUser, Tag, Task, Tier)
+from models import (ContactPoint, Customer, CustomerTag, Interaction, PortalAccount, Purchase,
+                    ServiceRecord, StaffUser, Tag, Task, Tier)
 
 RECENT = 50
 
@@ -45,6 +45,7 @@ def card_detail(customer):
             .order_by(Tag.name))
     return {
         "customer": customer,
+        "account": PortalAccount.get_or_none(PortalAccount.customer == customer),
         "contacts": list(customer.contacts.order_by(ContactPoint.is_primary.desc(),
                                                     ContactPoint.kind)),
         "tags": list(tags),

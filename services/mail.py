@@ -6,11 +6,16 @@ mail server never holds up a page, and SMTP 4xx answers are retried.
 """
 import re
 import smtplib
+from functools import lru_cache
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from urllib.parse import urlparse
 
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+import config
 import models
 from models import EmailMessage
 from services import N_, DomainError, jobs, runtime
@@ -134,3 +139,29 @@ def outbox_query():
 
 def get_message(public_id):
     return EmailMessage.get_or_none(EmailMessage.public_id == public_id)
+
+
+@lru_cache(maxsize=8)
+def _environment(lang):
+    """A Jinja environment for email templates with the catalogue of ``lang`` installed."""
+    env = Environment(loader=FileSystemLoader(str(config.BASE_DIR / "templates" / "email")),
+                      extensions=["jinja2.ext.i18n"], autoescape=select_autoescape(["html"]),
+                      keep_trailing_newline=True)
+    catalogue = Translations.load(str(config.BASE_DIR / "translations"), [lang])
+    env.install_gettext_translations(catalogue, newstyle=True)
+    return env
+
+
+def render(template, lang, **context):
+    """(subject, text) of an email template in ``lang`` ("zh" or "en")."""
+    context.setdefault("business", runtime.get("BUSINESS_NAME"))
+    module = _environment(lang if lang in ("zh", "en") else "zh").get_template(
+        template).make_module(context)
+    return str(module.subject).strip(), str(module).strip() + "\n"
+
+
+def send_template(kind, template, customer, to_addr, **context):
+    """Render an email template in the customer's language and queue it to ``to_addr``."""
+    subject, text = render(template, customer.preferred_language or "zh", name=customer.name,
+                           **context)
+    return queue(kind, to_addr, subject, text, customer=customer, to_name=customer.name)

@@ -1,7 +1,7 @@
 """Names: pinyin and initials of Chinese names, for search and for sorting in pinyin order."""
 import unicodedata
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 
 def pinyin_keys(name):

@@ -4,7 +4,6 @@ import pytest
 import models
 from models import EmailMessage
 from services import DomainError, mail
-from tests import factories
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ BASE_DIR = config.BASE_DIR
 
 
 def build_app(import_name, settings, *, cookie_name, kind, login_endpoint, public_endpoints,
-              layout):
-    """The common skeleton of a Customer Cards app; the caller adds its blueprints and guard.
+              layout, guard):
+    """The common skeleton of a Customer Cards app; the caller adds its blueprints.
 
-    ``kind`` is "customer" or "staff": whose sessions this app accepts.
+    ``kind`` is "customer" or "staff": whose sessions this app accepts. ``guard(app)`` installs
+    the app-wide access check; it runs before CSRF, so a forbidden POST is a 403 either way.
     """
     app = Flask(import_name, template_folder=str(BASE_DIR / "templates"),
                 static_folder=str(BASE_DIR / "static"), instance_path=str(config.INSTANCE_DIR))
@@ -31,6 +32,7 @@ def build_app(import_name, settings, *, cookie_name, kind, login_endpoint, publi
     runtime.configure(settings)
     models.bind(settings["DATABASE_URL"])
     register_database_hooks(app)
+    guard(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -80,7 +80,8 @@ class AttemptLimiter:
         return all(results)
 
 
-def login_allowed(email):
+def login_allowed(email, action="login"):
+    """Count one attempt at ``action`` (sign-in, link request) for this IP and this email."""
     limiter = current_app.extensions["cc_login_limiter"]
-    scope = current_app.config["CC_KIND"] + "-login"
+    scope = f"{current_app.config['CC_KIND']}-{action}"
     return limiter.allow(scope, "ip:" + client_ip(), "email:" + (email or "").strip().lower())

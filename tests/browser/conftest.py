@@ -112,16 +112,27 @@ class Pages:
         page.on("console", on_console)
         page.on("pageerror", lambda exc: self.problems.append(
             f"page error on {page.url}: {exc}"))
-        page.on("requestfailed", lambda request: self.problems.append(
-            f"request failed: {request.method} {request.url}: {request.failure}"))
+        def on_failed(request):
+            # ERR_ABORTED: the page navigated away while a subresource (the favicon) was
+            # still loading. A cancellation, not a failure.
+            if "ERR_ABORTED" not in (request.failure or ""):
+                self.problems.append(
+                    f"request failed: {request.method} {request.url}: {request.failure}")
+
+        page.on("requestfailed", on_failed)
         return page
 
     def new_page(self, lang="en", phone=False, context=None, **options):
         context = context or self.new_context(lang, phone, **options)
         return self.watch(context.new_page())
 
-    def assert_clean(self):
+    def assert_clean(self, expected_status=None):
+        """No problems; ``expected_status`` (e.g. 410) is a page the test meant to get, whose
+        status Chromium reports as a console error."""
         problems, self.problems = self.problems, []
+        if expected_status:
+            marker = f"responded with a status of {expected_status}"
+            problems = [p for p in problems if marker not in p]
         assert not problems, "browser problems:\n" + "\n".join(problems)
 
     def close(self):
