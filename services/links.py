@@ -18,6 +18,10 @@ LIFETIMES = {
     "invite": datetime.timedelta(days=7),
     "login": datetime.timedelta(minutes=15),
     "reset": datetime.timedelta(hours=1),
+    "optin": datetime.timedelta(days=7),  # double opt-in for email marketing
+    "unsubscribe": datetime.timedelta(days=400),  # in every marketing email; not single use
+    "verify_email": datetime.timedelta(hours=24),
+    "confirm_details": datetime.timedelta(days=14),
 }
 
 
