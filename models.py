@@ -191,8 +191,8 @@ class Customer(BaseModel):
     name_pinyin = CharField(max_length=600, default="", index=True)  # for search and sort
     name_initials = CharField(max_length=100, default="", index=True)
     gender = CharField(max_length=10, null=True)
-    birthday = DateField(null=True)  # as entered: a solar date, or a lunar y/m/d if lunar
-    birthday_lunar = BooleanField(default=False)
+    birthday = DateField(null=True)  # the solar date of birth
+    birthday_lunar = BooleanField(default=False)  # celebrated on the lunar-calendar date
     birthday_leap_month = BooleanField(default=False)
     company = CharField(max_length=200, null=True)
     job_title = CharField(max_length=100, null=True)

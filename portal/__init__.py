@@ -2,8 +2,13 @@
 from flask import redirect, request, url_for
 from flask_login import current_user
 
+from flask_babel import lazy_gettext as _l
+
 import config
 from webcore import build_app
+
+# The portal's tabs: (endpoint, label), shown to a signed-in customer.
+NAV = [("home.index", _l("My card")), ("details.edit", _l("My details"))]
 
 # Pages anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access.use_link",
@@ -16,12 +21,14 @@ def create_app(test_config=None):
                     layout="portal/base.html", login_endpoint="auth.login",
                     public_endpoints=PUBLIC_ENDPOINTS, guard=register_guard)
     register_blueprints(app)
+    app.jinja_env.globals["portal_nav"] = lambda: NAV
     return app
 
 
 def register_blueprints(app):
-    from portal import access, auth, home
+    from portal import access, auth, details, home
     app.register_blueprint(access.bp)
+    app.register_blueprint(details.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.password_bp)
     app.register_blueprint(home.bp)

@@ -111,18 +111,19 @@ def client(app):
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
-def csrf_from(client, path):
+def csrf_from(client, path, **kwargs):
     """GET ``path`` and return the CSRF token its page carries."""
-    response = client.get(path)
+    response = client.get(path, **kwargs)
     match = CSRF_RE.search(response.get_data(as_text=True))
     assert match, f"no CSRF token on {path} ({response.status_code})"
     return match.group(1)
 
 
-def post_form(client, path, data, token_from=None):
-    """POST a form as a browser would: with the CSRF token of the page it is on."""
-    token = csrf_from(client, token_from or path)
-    return client.post(path, data={"csrf_token": token, **data})
+def post_form(client, path, data, token_from=None, **kwargs):
+    """POST a form as a browser would: with the CSRF token of the page it is on. Extra
+    arguments (``headers=``) go to both requests."""
+    token = csrf_from(client, token_from or path, **kwargs)
+    return client.post(path, data={"csrf_token": token, **data}, **kwargs)
 
 
 def login(client, email, password, prefix=""):
