@@ -12,7 +12,7 @@ NAV = [("home.index", _l("My card")), ("details.edit", _l("My details"))]
 
 # Pages anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access.use_link",
-                    "access.request_reset", "access.reset"}
+                    "access.request_reset", "access.reset", "email.confirm"}
 
 
 def create_app(test_config=None):
@@ -26,9 +26,10 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
-    from portal import access, auth, details, home
+    from portal import access, auth, details, email, home
     app.register_blueprint(access.bp)
     app.register_blueprint(details.bp)
+    app.register_blueprint(email.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.password_bp)
     app.register_blueprint(home.bp)

@@ -16,7 +16,7 @@ from webcore.signin import client_ip, login_allowed, sign_in
 bp = Blueprint("access", __name__)
 
 
-def _link_error(exc):
+def link_error(exc):
     return render_template("portal/access/link_error.html", reason=exc.reason,
                            message=_(exc.message)), 400 if exc.reason == "invalid" else 410
 
@@ -30,13 +30,13 @@ def claim(token):
     try:
         account = customer_access.link_account("invite", token)
     except LinkError as exc:
-        return _link_error(exc)
+        return link_error(exc)
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
             account = customer_access.claim(token, form.new_password.data, **_where())
         except LinkError as exc:
-            return _link_error(exc)
+            return link_error(exc)
         except DomainError as exc:
             show_error(form, exc, "new_password")
         else:
@@ -68,13 +68,13 @@ def use_link(token):
     try:
         account = customer_access.link_account("login", token)
     except LinkError as exc:
-        return _link_error(exc)
+        return link_error(exc)
     form = EmptyForm()
     if form.validate_on_submit():
         try:
             account = customer_access.use_login_link(token, **_where())
         except LinkError as exc:
-            return _link_error(exc)
+            return link_error(exc)
         sign_in(account)
         return redirect(url_for("home.index"))
     return render_template("portal/access/continue.html", form=form, account=account)
@@ -91,13 +91,13 @@ def reset(token):
     try:
         account = customer_access.link_account("reset", token)
     except LinkError as exc:
-        return _link_error(exc)
+        return link_error(exc)
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
             account = customer_access.reset_password(token, form.new_password.data, **_where())
         except LinkError as exc:
-            return _link_error(exc)
+            return link_error(exc)
         except DomainError as exc:
             show_error(form, exc, "new_password")
         else:

@@ -69,3 +69,11 @@ def details_form(editable, data):
 
 def field_label(name):
     return _DETAIL_FIELDS[name][1]["label"]
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField(_l("New email address"),
+                       validators=[DataRequired(_l("Enter your email address.")),
+                                   Length(max=254)])
+    password = PasswordField(_l("Current password"),
+                             validators=[DataRequired(_l("Enter your current password."))])
