@@ -8,11 +8,13 @@ import config
 from webcore import build_app
 
 # The portal's tabs: (endpoint, label), shown to a signed-in customer.
-NAV = [("home.index", _l("My card")), ("details.edit", _l("My details"))]
+NAV = [("home.index", _l("My card")), ("details.edit", _l("My details")),
+       ("consent.index", _l("My consent"))]
 
 # Pages anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access.use_link",
-                    "access.request_reset", "access.reset", "email.confirm"}
+                    "access.request_reset", "access.reset", "email.confirm",
+                    "consent.confirm", "consent.unsubscribe", "consent.one_click"}
 
 
 def create_app(test_config=None):
@@ -26,8 +28,9 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
-    from portal import access, auth, details, email, home
+    from portal import access, auth, consent, details, email, home
     app.register_blueprint(access.bp)
+    app.register_blueprint(consent.bp)
     app.register_blueprint(details.bp)
     app.register_blueprint(email.bp)
     app.register_blueprint(auth.bp)

@@ -2,7 +2,7 @@
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import models
-from models import STAFF_ROLES, PortalAccount, StaffUser
+from models import STAFF_ROLES, Customer, PortalAccount, StaffUser
 from services import N_, DomainError, audit, links, mail, sessions
 from services.contacts import normalize_email
 
@@ -98,10 +98,21 @@ def create_portal_account(customer, email, password=None):
 
 
 def set_preferred_language(principal, code):
-    """Remember a staff user's or customer's interface language."""
-    type(principal).update(preferred_language=code).where(
-        type(principal).id == principal.id).execute()
-    principal.preferred_language = code
+    """Remember a staff user's interface language, or a customer's (on their card, where
+    emails read it too)."""
+    if isinstance(principal, PortalAccount):
+        Customer.update(preferred_language=code).where(
+            Customer.id == principal.customer_id).execute()
+        principal.customer.preferred_language = code
+    else:
+        StaffUser.update(preferred_language=code).where(StaffUser.id == principal.id).execute()
+        principal.preferred_language = code
+
+
+def preferred_language(principal):
+    if isinstance(principal, PortalAccount):
+        return principal.customer.preferred_language
+    return principal.preferred_language
 
 
 def notify_password_changed(account):

@@ -19,7 +19,9 @@ LIFETIMES = {
     "login": datetime.timedelta(minutes=15),
     "reset": datetime.timedelta(hours=1),
     "optin": datetime.timedelta(days=7),  # double opt-in for email marketing
-    "unsubscribe": datetime.timedelta(days=400),  # in every marketing email; not single use
+    # In every marketing email; not single use, and honoured for years: an old email's
+    # unsubscribe link must still work.
+    "unsubscribe": datetime.timedelta(days=3650),
     "verify_email": datetime.timedelta(hours=24),
     "confirm_details": datetime.timedelta(days=14),
 }

@@ -140,3 +140,16 @@ def test_pages_recover_by_themselves_after_postgresql_drops_connections(client, 
     codes = [client.get("/staff/cards/").status_code for _ in range(3)]
     assert set(codes) <= {200, 503} and codes[-1] == 200, codes
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_customer_language_choice_is_kept_on_the_card(client, customer_login):
+    from models import Customer
+    from tests.conftest import post_form
+    customer, _ = customer_login()
+    post_form(client, "/language", {"lang": "en", "next": "/"}, token_from="/")
+    assert Customer.get_by_id(customer.id).preferred_language == "en"
+    client.delete_cookie("cc_portal")  # a new browser: the saved choice still wins
+    from tests import factories
+    login(client, customer.primary_email, factories.PASSWORD)
+    page = client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert '<html lang="en">' in page

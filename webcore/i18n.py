@@ -13,7 +13,7 @@ def select_locale():
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    saved = getattr(current_user, "preferred_language", None) if _signed_in() else None
+    saved = current_user.language if _signed_in() else None
     if saved in LANGUAGES:
         return saved
     default = current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -22,7 +22,10 @@ LABELS = {
                      "maintenance": _l("Maintenance")},
     "mail_status": {"queued": _l("Queued"), "sent": _l("Sent"), "failed": _l("Failed")},
     "mail_kind": {"notice": _l("Notice"), "login_link": _l("Sign-in link"),
-                  "survey": _l("Survey"), "campaign": _l("Campaign")},
+                  "survey": _l("Survey"), "campaign": _l("Campaign"),
+                  "invite": _l("Invitation"), "password_reset": _l("Password reset"),
+                  "verify_email": _l("Email confirmation"), "optin": _l("Opt-in confirmation"),
+                  "feedback_reply": _l("Feedback reply")},
 }
 
 

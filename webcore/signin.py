@@ -23,6 +23,11 @@ class SignedIn(UserMixin):
     def save_language(self, code):
         accounts.set_preferred_language(self.user, code)
 
+    @property
+    def language(self):
+        """The saved interface language: the staff member's, or the customer card's."""
+        return accounts.preferred_language(self.user)
+
     def __getattr__(self, name):
         return getattr(self.user, name)
 
@@ -44,7 +49,7 @@ def init_app(app, kind, login_endpoint):
 
 
 def client_ip():
-    return request.remote_addr or "-"
+    return request.remote_addr
 
 
 def sign_in(user):
@@ -84,4 +89,4 @@ def login_allowed(email, action="login"):
     """Count one attempt at ``action`` (sign-in, link request) for this IP and this email."""
     limiter = current_app.extensions["cc_login_limiter"]
     scope = f"{current_app.config['CC_KIND']}-{action}"
-    return limiter.allow(scope, "ip:" + client_ip(), "email:" + (email or "").strip().lower())
+    return limiter.allow(scope, f"ip:{client_ip()}", "email:" + (email or "").strip().lower())
