@@ -9,6 +9,7 @@ from webcore import build_app
 
 # The portal's tabs: (endpoint, label), shown to a signed-in customer.
 NAV = [("home.index", _l("My card")), ("details.edit", _l("My details")),
+       ("history.purchases", _l("My history")), ("feedback.index", _l("My feedback")),
        ("consent.index", _l("My consent"))]
 
 # Pages anyone may open without signing in.
@@ -28,9 +29,11 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
-    from portal import access, auth, consent, details, email, home
+    from portal import access, auth, consent, details, email, feedback, history, home
     app.register_blueprint(access.bp)
     app.register_blueprint(consent.bp)
+    app.register_blueprint(feedback.bp)
+    app.register_blueprint(history.bp)
     app.register_blueprint(details.bp)
     app.register_blueprint(email.bp)
     app.register_blueprint(auth.bp)
