@@ -83,6 +83,10 @@ def load(overrides=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
         "DEMO_DATA": _bool("DEMO_DATA", not production),
+        # Customers may open a card themselves at /register (it arrives as a prospect).
+        "SELF_REGISTRATION": _bool("SELF_REGISTRATION", False),
+        # Per-field policy of "My details", e.g. "name=auto,company=locked" (see README).
+        "PORTAL_FIELD_POLICY": os.environ.get("PORTAL_FIELD_POLICY", ""),
         "WTF_CSRF_TIME_LIMIT": None,
         "TESTING": False,
     }

@@ -15,7 +15,8 @@ NAV = [("home.index", _l("My card")), ("details.edit", _l("My details")),
 # Pages anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access.use_link",
                     "access.request_reset", "access.reset", "email.confirm",
-                    "consent.confirm", "consent.unsubscribe", "consent.one_click"}
+                    "consent.confirm", "consent.unsubscribe", "consent.one_click",
+                    "access.register", "access.confirm_registration"}
 
 
 def create_app(test_config=None):

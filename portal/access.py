@@ -3,10 +3,12 @@
 Every emailed link opens a page first (GET changes nothing, so mail scanners that follow links
 use nothing up); only the form's POST acts.
 """
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from portal.forms import EmailRequestForm, SetPasswordForm
+from portal.forms import EmailRequestForm, RegisterForm, SetPasswordForm
 from services import DomainError, customer_access
 from services.links import LinkError
 from webcore.errors import render_error
@@ -106,3 +108,44 @@ def reset(token):
                   "success")
             return redirect(url_for("home.index"))
     return render_template("portal/access/reset.html", form=form, account=account)
+
+
+def _registration_open():
+    if not current_app.config["SELF_REGISTRATION"]:
+        abort(404)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    _registration_open()
+    form = RegisterForm()
+    if form.validate_on_submit():
+        if not login_allowed(form.email.data, "register"):
+            return render_error(429)
+        try:
+            customer_access.register(form.name.data, form.email.data, form.new_password.data,
+                                     str(get_locale() or "zh")[:2], **_where())
+        except DomainError as exc:
+            show_error(form, exc, "email")
+        else:
+            return render_template("portal/access/check_email.html", email=form.email.data)
+    return render_template("portal/access/register.html", form=form)
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token):
+    _registration_open()
+    try:
+        account = customer_access.link_account("signup", token)
+    except LinkError as exc:
+        return link_error(exc)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            account = customer_access.confirm_registration(token, **_where())
+        except LinkError as exc:
+            return link_error(exc)
+        sign_in(account)
+        flash(_("Welcome! Your customer card is open."), "success")
+        return redirect(url_for("home.index"))
+    return render_template("portal/access/continue.html", form=form, account=account)

@@ -77,3 +77,15 @@ class EmailChangeForm(FlaskForm):
                                    Length(max=254)])
     password = PasswordField(_l("Current password"),
                              validators=[DataRequired(_l("Enter your current password."))])
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")),
+                                                    Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
+                                                 Length(max=254)])
+    new_password = PasswordField(_l("Password"), validators=[
+        DataRequired(_l("Enter a new password.")),
+        Length(min=10, max=200, message=_l("Use 10 to 200 characters."))])
+    confirm = PasswordField(_l("Repeat the password"), validators=[
+        EqualTo("new_password", message=_l("The two passwords are not the same."))])

@@ -4,7 +4,7 @@ from werkzeug.security import generate_password_hash
 
 import models
 from models import ContactPoint, PortalAccount
-from services import N_, DomainError, accounts, audit, links, mail, sessions
+from services import N_, DomainError, accounts, audit, customers, links, mail, sessions
 from services.actors import Actor
 from services.contacts import normalize_email
 
@@ -118,3 +118,38 @@ def reset_password(token, password, ip=None, user_agent=None):
                      customer_id=row.customer_id)
         accounts.notify_password_changed(account)
     return account
+
+
+def register(name, email, password, language="zh", ip=None, user_agent=None):
+    """Self-registration: a prospect card and an account that opens when the emailed link is
+    confirmed. For an address already in use, the owner is told instead (same answer)."""
+    email = normalize_email(email)
+    accounts.check_password_strength(password)
+    actor = Actor("customer", None, email, ip, user_agent)
+    with models.atomic():
+        existing = PortalAccount.get_or_none(PortalAccount.email == email)
+        if existing is not None:
+            mail.send_template("notice", "signup_exists.txt", existing.customer, email,
+                               url=links.portal_url("/reset"))
+            return
+        card = customers.create_customer(actor, name=name, email=email, status="prospect",
+                                         source="self_registration",
+                                         preferred_language=language)
+        account = accounts.create_portal_account(card, email, password)
+        PortalAccount.update(is_active=False).where(PortalAccount.id == account.id).execute()
+        token = links.issue("signup", card)
+        mail.send_template("signup", "signup.txt", card, email,
+                           url=links.portal_url(f"/register/confirm/{token}"))
+
+
+def confirm_registration(token, ip=None, user_agent=None):
+    """Open the self-registered account: the email is proven by the link."""
+    with models.atomic():
+        row = links.consume("signup", token)
+        account = PortalAccount.get(PortalAccount.customer == row.customer_id)
+        PortalAccount.update(is_active=True, email_verified_at=models.utcnow()).where(
+            PortalAccount.id == account.id).execute()
+        audit.record(Actor("link", row.customer_id, "sign-up link", ip, user_agent),
+                     "portal.signup", "portal_account", account.id,
+                     customer_id=row.customer_id)
+    return PortalAccount.get_by_id(account.id)

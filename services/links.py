@@ -23,6 +23,7 @@ LIFETIMES = {
     # unsubscribe link must still work.
     "unsubscribe": datetime.timedelta(days=3650),
     "verify_email": datetime.timedelta(hours=24),
+    "signup": datetime.timedelta(hours=24),
     "confirm_details": datetime.timedelta(days=14),
 }
 
