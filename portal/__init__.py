@@ -16,7 +16,7 @@ NAV = [("home.index", _l("My card")), ("details.edit", _l("My details")),
 PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access.use_link",
                     "access.request_reset", "access.reset", "email.confirm",
                     "consent.confirm", "consent.unsubscribe", "consent.one_click",
-                    "access.register", "access.confirm_registration"}
+                    "access.register", "access.confirm_registration", "details.confirm"}
 
 
 def create_app(test_config=None):

@@ -3,10 +3,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from models import Customer
+from portal.access import link_error
 from portal.forms import details_form, field_label
-from services import DomainError, profile
+from services import DomainError, links, profile
 from services.actors import Actor
-from webcore.forms import show_error
+from services.links import LinkError
+from webcore.forms import EmptyForm, show_error
 from webcore.signin import client_ip
 
 bp = Blueprint("details", __name__, url_prefix="/details")
@@ -45,3 +48,23 @@ def _flash_outcome(applied, queued):
                 "until then your card keeps the old value."), "info")
     if not applied and not queued:
         flash(_("Nothing changed. Your details are confirmed as correct."), "info")
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token):
+    """From an email: "are these still your details?" without a password. The page shows
+    the card's contact details; its button confirms them (a GET changes nothing)."""
+    try:
+        row = links.peek("confirm_details", token)
+    except LinkError as exc:
+        return link_error(exc)
+    customer = Customer.get_by_id(row.customer_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            profile.confirm_details(token, client_ip(), request.user_agent.string)
+        except LinkError as exc:
+            return link_error(exc)
+        return render_template("portal/details/confirmed.html", customer=customer)
+    return render_template("portal/details/confirm.html", form=form, customer=customer,
+                           values=profile.current_values(customer))

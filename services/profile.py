@@ -9,7 +9,8 @@ from lunardate import LunarDate
 
 import models
 from models import ChangeRequest, ContactPoint, Customer
-from services import N_, DomainError, audit, runtime
+from services import N_, DomainError, audit, links, runtime
+from services.actors import Actor
 from services.contacts import normalize_phone
 from services.names import pinyin_keys
 
@@ -220,3 +221,20 @@ def _queue_for_review(customer, review, before, actor):
     audit.record(actor, "change_request.submit", "change_request", request.public_id,
                  customer_id=customer.id, before={f: before.get(f) for f in review},
                  after=review)
+
+
+def confirm_details_link(customer):
+    """An emailable link where the customer confirms their details without signing in."""
+    return links.portal_url(f"/details/confirm/{links.issue('confirm_details', customer)}")
+
+
+def confirm_details(token, ip=None, user_agent=None):
+    """The customer says their details are correct: the card's freshness date moves."""
+    with models.atomic():
+        row = links.consume("confirm_details", token)
+        Customer.update(last_verified_at=models.utcnow()).where(
+            Customer.id == row.customer_id).execute()
+        audit.record(Actor("link", row.customer_id, "confirm-details link", ip, user_agent),
+                     "customer.confirm_details", "customer", None,
+                     customer_id=row.customer_id)
+    return Customer.get_by_id(row.customer_id)

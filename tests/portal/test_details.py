@@ -140,3 +140,21 @@ def test_each_customer_sees_only_their_own_details(app, db):
     assert "李娜" in page and "王芳" not in page and "13800138001" not in page
     post_form(browser, "/details/", {**GOOD, "name": "李娜", "mobile": "13800138009"})
     assert card(first).primary_mobile == "+8613800138001"
+
+
+def test_confirm_my_details_link_works_without_a_password_once(app, db):
+    from werkzeug.test import Client
+
+    from tests import factories
+    customer, _ = factories.make_customer(name="王芳", mobile="13800138000", account=False)
+    url = profile.confirm_details_link(customer)
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    browser = Client(app)
+    page = browser.get("/" + path)
+    assert page.status_code == 200 and "+86 138 0013 8000" in page.get_data(as_text=True)
+    assert card(customer).last_verified_at is None  # looking changes nothing
+    done = post_form(browser, "/" + path, {})
+    assert done.status_code == 200 and card(customer).last_verified_at is not None
+    assert AuditEvent.get(AuditEvent.action == "customer.confirm_details").actor_kind == "link"
+    assert browser.get("/" + path).status_code == 410
+    assert browser.get("/details/").status_code == 302  # the link is no sign-in
