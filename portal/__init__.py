@@ -9,6 +9,7 @@ from webcore import build_app
 
 # The portal's tabs: (endpoint, label), shown to a signed-in customer.
 NAV = [("home.index", _l("My card")), ("details.edit", _l("My details")),
+       ("preferences.edit", _l("My preferences")),
        ("history.purchases", _l("My history")), ("feedback.index", _l("My feedback")),
        ("consent.index", _l("My consent"))]
 
@@ -30,8 +31,10 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
-    from portal import access, auth, consent, details, email, feedback, history, home
+    from portal import (access, auth, consent, details, email, feedback, history, home,
+                        preferences)
     app.register_blueprint(access.bp)
+    app.register_blueprint(preferences.bp)
     app.register_blueprint(consent.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(history.bp)

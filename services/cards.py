@@ -1,8 +1,9 @@
 """Reading customer cards: the portal's own-card overview and the back office's list and card."""
 from peewee import JOIN
 
-from models import (ContactPoint, Customer, CustomerTag, Interaction, PortalAccount, Purchase,
-                    ServiceRecord, StaffUser, Tag, Task, Tier)
+from models import (ContactPoint, Customer, CustomerTag, CustomField, CustomFieldValue,
+                    Interaction, PortalAccount, Purchase, ServiceRecord, StaffUser, Tag, Task,
+                    Tier)
 
 RECENT = 50
 
@@ -59,6 +60,15 @@ def card_detail(customer):
                              .namedtuples()),
         "tasks": list(Task.select().where(Task.customer == customer, Task.done_at.is_null())
                       .order_by(Task.due_date).namedtuples()),
+        # The card's preferences (not sensitive ones: they are stored encrypted), each row
+        # with its field joined for the label, kind and choices.
+        "preferences": list(CustomFieldValue.select(CustomFieldValue, CustomField)
+                            .join(CustomField)
+                            .where(CustomFieldValue.customer == customer,
+                                   CustomField.section == "preference",
+                                   CustomField.active == True,  # noqa: E712
+                                   CustomField.sensitive == False)  # noqa: E712
+                            .order_by(CustomField.position, CustomField.id).limit(RECENT)),
     }
 
 
