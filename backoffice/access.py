@@ -20,6 +20,7 @@ ENDPOINTS = {
     "cards.invite": "cards.edit",
     "outbox.index": "outbox.view",
     "outbox.detail": "outbox.view",
+    "requests.index": "requests.manage",
 }
 
 

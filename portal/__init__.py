@@ -11,7 +11,7 @@ from webcore import build_app
 NAV = [("home.index", _l("My card")), ("details.edit", _l("My details")),
        ("preferences.edit", _l("My preferences")),
        ("history.purchases", _l("My history")), ("feedback.index", _l("My feedback")),
-       ("consent.index", _l("My consent"))]
+       ("consent.index", _l("My consent")), ("mydata.index", _l("My data"))]
 
 # Pages anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access.use_link",
@@ -32,8 +32,9 @@ def create_app(test_config=None):
 
 def register_blueprints(app):
     from portal import (access, auth, consent, details, email, feedback, history, home,
-                        preferences)
+                        mydata, preferences)
     app.register_blueprint(access.bp)
+    app.register_blueprint(mydata.bp)
     app.register_blueprint(preferences.bp)
     app.register_blueprint(consent.bp)
     app.register_blueprint(feedback.bp)

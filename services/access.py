@@ -11,6 +11,7 @@ PERMISSIONS = {
     "outbox.view": "Read the local mail outbox",
     "staff.manage": "Invite staff, set roles, deactivate",
     "audit.view": "Read the global audit log",
+    "requests.manage": "Handle customers' data requests (downloads, erasure)",
 }
 
 _ALL = frozenset(PERMISSIONS)
