@@ -115,4 +115,12 @@
       form.submit();
     }
   });
+
+  // (d) On a phone the portal's tabs scroll sideways: bring the current one into view.
+  onBody(function () {
+    var current = document.querySelector(".portal-tabs .nav-link.active");
+    if (current && typeof current.scrollIntoView === "function") {
+      current.scrollIntoView({ block: "nearest", inline: "center" });
+    }
+  });
 })();
