@@ -208,6 +208,12 @@ def _lock_customer(customer):
         list(Customer.select(Customer.id).where(Customer.id == customer.id).for_update())
 
 
+def save_values(customer, changes):
+    """Write preference values by field key (None deletes); for accepted change requests."""
+    fields = fields_by_key(changes)
+    _save(customer, fields, {k: v for k, v in changes.items() if k in fields})
+
+
 def _save(customer, fields, changes):
     now = models.utcnow()
     gone = [fields[k].id for k, v in changes.items() if v is None]
@@ -240,3 +246,10 @@ def _queue_for_review(customer, review, before, actor):
                  customer_id=customer.id,
                  before={PENDING_PREFIX + k: before.get(k) for k in review},
                  after={PENDING_PREFIX + k: v for k, v in review.items()})
+
+
+def fields_by_key(keys):
+    """{key: CustomField} for the given keys (one query)."""
+    if not keys:
+        return {}
+    return {f.key: f for f in CustomField.select().where(CustomField.key.in_(list(keys)))}

@@ -172,7 +172,7 @@ def update_own_details(customer, submitted, actor):
     auto = {f: v for f, v in changed.items() if policy[f] == "auto"}
     review = {f: v for f, v in changed.items() if policy[f] == "review"}
     with models.atomic():
-        _apply(customer, auto, before)
+        apply_changes(customer, auto)
         if review:
             _queue_for_review(customer, review, before, actor)
         Customer.update(last_verified_at=models.utcnow()).where(
@@ -184,7 +184,9 @@ def update_own_details(customer, submitted, actor):
     return sorted(auto), sorted(review)
 
 
-def _apply(customer, changes, before):
+def apply_changes(customer, changes):
+    """Write cleaned field values to the card and its primary contact points (no audit: the
+    caller records who and why)."""
     columns = {f: v for f, v in changes.items() if f in CARD_COLUMNS}
     if "name" in columns:
         columns["name_pinyin"], columns["name_initials"] = pinyin_keys(columns["name"])

@@ -3,6 +3,7 @@
 ``label(group, code)`` in templates; a code without a label (free text typed by staff) is shown
 as it is.
 """
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 LABELS = {
@@ -20,6 +21,14 @@ LABELS = {
     "service_type": {"install": _l("Installation"), "repair": _l("Repair"),
                      "consult": _l("Consultation"), "treatment": _l("Treatment"),
                      "maintenance": _l("Maintenance")},
+    "card_field": {"name": _l("Full name"), "alt_name": _l("Other name"),
+                   "mobile": _l("Mobile"), "phone": _l("Other phone"), "wechat": _l("WeChat ID"),
+                   "company": _l("Company"), "job_title": _l("Job title"),
+                   "birthday": _l("Birthday"), "birthday_lunar": _l("Lunar birthday"),
+                   "country": _l("Country or region"), "province": _l("Province"),
+                   "city": _l("City"), "district": _l("District"),
+                   "address": _l("Street address"), "postal_code": _l("Postal code"),
+                   "preferred_language": _l("Language")},
     "mail_status": {"queued": _l("Queued"), "sent": _l("Sent"), "failed": _l("Failed")},
     "mail_kind": {"notice": _l("Notice"), "login_link": _l("Sign-in link"),
                   "survey": _l("Survey"), "campaign": _l("Campaign"),
@@ -34,3 +43,14 @@ def label(group, code):
     if code is None:
         return ""
     return LABELS.get(group, {}).get(code, code)
+
+
+def field_name(key, pref_fields):
+    """The label of a card field, or of a preference ("pref:<key>", label from its CustomField
+    in ``pref_fields``), as change requests name them."""
+    if not key.startswith("pref:"):
+        return label("card_field", key)
+    field = pref_fields.get(key[len("pref:"):])
+    if field is None:
+        return key[len("pref:"):]
+    return getattr(field, f"label_{str(get_locale() or 'zh')[:2]}", None) or field.label_zh

@@ -34,7 +34,7 @@ def init_app(app):
         return getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_zh", "")
 
     app.jinja_env.globals.update(vendor_url=vendor_url, localized=localized,
-                                 label=labels.label,
+                                 label=labels.label, field_name=labels.field_name,
                                  current_lang=lambda: str(get_locale() or "zh")[:2])
     app.jinja_env.filters.update(money=money, phone=formatting.phone,
                                  datetime=formatting.datetime_, date=formatting.date,
