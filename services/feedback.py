@@ -171,3 +171,52 @@ def recent_records(customer, limit=20):
                 .where(ServiceRecord.customer == customer, ServiceRecord.deleted_at.is_null())
                 .order_by(ServiceRecord.occurred_at.desc()).limit(limit).namedtuples())
     return list(purchases), list(services)
+
+
+# --- the staff inbox ---------------------------------------------------------------------------
+
+def inbox_query(status=None, assignee=None):
+    """The back office's feedback inbox, newest first: (query, count_query). ``status`` keeps
+    one status; ``assignee`` (a StaffUser) keeps what is assigned to them."""
+    customer, staff = models.Customer, models.StaffUser
+    conditions = []
+    if status is not None:
+        conditions.append(Feedback.status == status)
+    if assignee is not None:
+        conditions.append(Feedback.assignee == assignee)
+    rows = (Feedback.select(Feedback, customer, staff)
+            .join_from(Feedback, customer)
+            .join_from(Feedback, staff, JOIN.LEFT_OUTER, on=(Feedback.assignee == staff.id))
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc()))
+    count = Feedback.select()
+    if conditions:
+        rows, count = rows.where(*conditions), count.where(*conditions)
+    return rows, count
+
+
+def assign(feedback, staff, actor):
+    """Give the feedback to an active staff member (None: to nobody); audited."""
+    if staff is not None and not staff.is_active:
+        raise DomainError(N_("Choose an active staff member."), "assignee")
+    with models.atomic():
+        before = feedback.assignee.public_id if feedback.assignee_id else None
+        feedback.assignee = staff
+        feedback.save(only=[Feedback.assignee])
+        audit.record(actor, "feedback.assign", "feedback", feedback.public_id,
+                     customer_id=feedback.customer_id, before={"assignee": before},
+                     after={"assignee": staff.public_id if staff is not None else None})
+    return feedback
+
+
+def set_status(feedback, status, actor):
+    """Move the feedback to ``status`` (one of STATUSES); audited."""
+    if status not in STATUSES:
+        raise DomainError(N_("Choose a status."), "status")
+    with models.atomic():
+        before = feedback.status
+        feedback.status = status
+        feedback.save(only=[Feedback.status])
+        audit.record(actor, "feedback.status", "feedback", feedback.public_id,
+                     customer_id=feedback.customer_id, before={"status": before},
+                     after={"status": status})
+    return feedback
