@@ -29,23 +29,29 @@ def _where():
 
 @bp.route("/claim/<token>", methods=["GET", "POST"])
 def claim(token):
+    return _set_password(token, "invite", customer_access.claim, "portal/access/claim.html",
+                         _("Welcome! Your password is set and you are signed in."))
+
+
+def _set_password(token, purpose, act, template, done_message):
+    """A page behind an emailed link where the customer chooses a password (claim, reset)."""
     try:
-        account = customer_access.link_account("invite", token)
+        account = customer_access.link_account(purpose, token)
     except LinkError as exc:
         return link_error(exc)
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            account = customer_access.claim(token, form.new_password.data, **_where())
+            account = act(token, form.new_password.data, **_where())
         except LinkError as exc:
             return link_error(exc)
         except DomainError as exc:
             show_error(form, exc, "new_password")
         else:
             sign_in(account)
-            flash(_("Welcome! Your password is set and you are signed in."), "success")
+            flash(done_message, "success")
             return redirect(url_for("home.index"))
-    return render_template("portal/access/claim.html", form=form, account=account)
+    return render_template(template, form=form, account=account)
 
 
 def _request_page(template, send, action):
@@ -90,24 +96,9 @@ def request_reset():
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token):
-    try:
-        account = customer_access.link_account("reset", token)
-    except LinkError as exc:
-        return link_error(exc)
-    form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            account = customer_access.reset_password(token, form.new_password.data, **_where())
-        except LinkError as exc:
-            return link_error(exc)
-        except DomainError as exc:
-            show_error(form, exc, "new_password")
-        else:
-            sign_in(account)
-            flash(_("Your new password is set. Every other device has been signed out."),
-                  "success")
-            return redirect(url_for("home.index"))
-    return render_template("portal/access/reset.html", form=form, account=account)
+    return _set_password(token, "reset", customer_access.reset_password,
+                         "portal/access/reset.html",
+                         _("Your new password is set. Every other device has been signed out."))
 
 
 def _registration_open():
