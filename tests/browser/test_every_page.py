@@ -1,0 +1,61 @@
+"""Every page without URL arguments, in both languages, in Chromium: the portal on a phone as a
+signed-in customer, the back office on a desktop as an admin. Each renders without a console
+error, a CSP violation or a failed request, fits its viewport, and leaves a screenshot."""
+import pytest
+
+from services import accounts
+from tests import factories
+from tests.browser.test_sign_in import staff_sign_in
+
+pytestmark = pytest.mark.browser
+SKIP = {"static", "health.healthz", "auth.logout", "i18n.set_language", "auth.login",
+        "consent.history_csv"}  # the CSV is a download, not a page
+
+
+def _pages(flask_app, prefix=""):
+    return sorted(prefix + rule.rule for rule in flask_app.url_map.iter_rules()
+                  if not rule.arguments and "GET" in rule.methods and rule.endpoint not in SKIP)
+
+
+def _shot(path):
+    return path.strip("/").replace("/", "-") or "home"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_portal_page_on_a_phone(app, pages, live_server, screenshots, lang):
+    customer, account = factories.make_customer(name="王芳" if lang == "zh" else "Emma Wilson",
+                                                preferred_language=lang, mobile="13800138000")
+    factories.make_purchase(customer, amount="268.00", product="保湿面霜 50ml")
+    page = pages.new_page(lang, phone=True)
+    page.goto(f"{live_server}/login")
+    page.fill("#email", account.email)
+    page.fill("#password", factories.PASSWORD)
+    page.click("main button[type=submit]")
+    paths = _pages(app.portal)
+    assert len(paths) >= 10
+    for path in paths:
+        response = page.goto(live_server + path)
+        # /register answers 404 while self-registration is off (the default)
+        assert response.status == (404 if path == "/register" else 200), path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        page.screenshot(path=screenshots / f"every-portal-{_shot(path)}-{lang}.png",
+                        full_page=True)
+    pages.assert_clean(expected_status=404)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_back_office_page_on_a_desktop(app, pages, live_server, screenshots, lang):
+    staff = factories.make_staff(role="admin")
+    accounts.set_preferred_language(staff, lang)
+    customer, _ = factories.make_customer(name="张伟", mobile="13800138000")
+    factories.make_purchase(customer, amount="99.00")
+    page = pages.new_page(lang)
+    staff_sign_in(page, live_server, staff.email)
+    paths = _pages(app.backoffice, "/staff")
+    assert len(paths) >= 7
+    for path in paths:
+        response = page.goto(live_server + path)
+        assert response.status == 200, path
+        page.screenshot(path=screenshots / f"every-staff-{_shot(path)}-{lang}.png",
+                        full_page=True)
+    pages.assert_clean()
