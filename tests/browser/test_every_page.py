@@ -5,7 +5,7 @@ import pytest
 
 from services import accounts
 from tests import factories
-from tests.browser.test_sign_in import staff_sign_in
+from tests.browser.test_sign_in import customer_sign_in, staff_sign_in
 
 pytestmark = pytest.mark.browser
 SKIP = {"static", "health.healthz", "auth.logout", "i18n.set_language", "auth.login",
@@ -27,10 +27,7 @@ def test_every_portal_page_on_a_phone(app, pages, live_server, screenshots, lang
                                                 preferred_language=lang, mobile="13800138000")
     factories.make_purchase(customer, amount="268.00", product="保湿面霜 50ml")
     page = pages.new_page(lang, phone=True)
-    page.goto(f"{live_server}/login")
-    page.fill("#email", account.email)
-    page.fill("#password", factories.PASSWORD)
-    page.click("main button[type=submit]")
+    customer_sign_in(page, live_server, account.email)
     paths = _pages(app.portal)
     assert len(paths) >= 10
     for path in paths:

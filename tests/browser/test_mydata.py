@@ -2,10 +2,9 @@
 import zipfile
 
 import pytest
-from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser.test_sign_in import t
+from tests.browser.test_sign_in import customer_sign_in, t
 
 pytestmark = pytest.mark.browser
 
@@ -16,10 +15,7 @@ def test_download_my_data_on_a_phone(pages, live_server, screenshots, tmp_path, 
                                                 preferred_language=lang)
     factories.make_purchase(customer, amount="268.00", product="保湿面霜 50ml")
     page = pages.new_page(lang, phone=True, accept_downloads=True)
-    page.goto(f"{live_server}/login")
-    page.fill("#email", account.email)
-    page.fill("#password", factories.PASSWORD)
-    page.click("main button[type=submit]")
+    customer_sign_in(page, live_server, account.email)
     page.locator("nav.portal-tabs").get_by_role("link", name=t(lang, "My data"),
                                                 exact=True).click()
     page.screenshot(path=screenshots / f"portal-mydata-{lang}.png", full_page=True)

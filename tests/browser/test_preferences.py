@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from models import ChangeRequest, CustomField, CustomFieldValue
 from services.demo.reference import ensure_fields
 from tests import factories
-from tests.browser.test_sign_in import t
+from tests.browser.test_sign_in import customer_sign_in, t
 
 pytestmark = pytest.mark.browser
 
@@ -19,10 +19,7 @@ def test_set_my_preferences_on_a_phone(pages, live_server, screenshots, lang):
     customer, account = factories.make_customer(
         name="王芳" if lang == "zh" else "Emma Wilson", preferred_language=lang)
     page = pages.new_page(lang, phone=True)
-    page.goto(f"{live_server}/login")
-    page.fill("#email", account.email)
-    page.fill("#password", factories.PASSWORD)
-    page.click("main button[type=submit]")
+    customer_sign_in(page, live_server, account.email)
     page.locator("nav.portal-tabs").get_by_role("link", name=t(lang, "My preferences"),
                                              exact=True).click()
     expect(page.locator("h1")).to_have_text(t(lang, "My preferences"))

@@ -54,6 +54,15 @@ def expect_staff_login_page(page, base, lang):
         expect(card).to_contain_text("员工登录")
 
 
+def customer_sign_in(page, base, email, password=factories.PASSWORD):
+    """Sign in to the portal through its login form; lands on the customer's card."""
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
 def staff_sign_in(page, base, email, password=factories.PASSWORD):
     page.goto(f"{base}/staff/")
     expect(page).to_have_url(login_url(base, "/staff"))
