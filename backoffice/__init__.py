@@ -26,8 +26,8 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
-    from backoffice import auth, cards, dashboard, feedback, outbox, requests, reviews
+    from backoffice import auth, card, cards, dashboard, feedback, outbox, requests, reviews
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.password_bp)
-    for module in (dashboard, cards, outbox, requests, reviews, feedback):
+    for module in (dashboard, cards, card, outbox, requests, reviews, feedback):
         app.register_blueprint(module.bp)

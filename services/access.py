@@ -12,15 +12,19 @@ PERMISSIONS = {
     "staff.manage": "Invite staff, set roles, deactivate",
     "audit.view": "Read the global audit log",
     "requests.manage": "Handle customers' data requests (downloads, erasure)",
+    "dictionary.manage": "Add and change custom fields (the data dictionary)",
+    "tiers.manage": "Define tiers and their rules; override a card's tier",
+    "campaigns.manage": "Build segments, surveys and campaigns; read their results",
 }
 
 _ALL = frozenset(PERMISSIONS)
 
 MATRIX = {
     "admin": _ALL,
-    "manager": _ALL - {"staff.manage"},
+    "manager": _ALL - {"staff.manage", "dictionary.manage"},
     "agent": frozenset({"dashboard.view", "cards.view", "cards.edit", "outbox.view"}),
-    "marketer": frozenset({"dashboard.view", "cards.view", "cards.export", "outbox.view"}),
+    "marketer": frozenset({"dashboard.view", "cards.view", "cards.export", "outbox.view",
+                           "campaigns.manage"}),
     "viewer": frozenset({"dashboard.view", "cards.view"}),
 }
 
