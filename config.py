@@ -87,6 +87,15 @@ def load(overrides=None):
         "SELF_REGISTRATION": _bool("SELF_REGISTRATION", False),
         # Per-field policy of "My details", e.g. "name=auto,company=locked" (see README).
         "PORTAL_FIELD_POLICY": os.environ.get("PORTAL_FIELD_POLICY", ""),
+        # Sensitive fields (ID numbers, custom fields marked sensitive) are encrypted at rest:
+        # comma-separated Fernet keys, the first encrypts, all decrypt (add a new key first,
+        # run `cards rotate-keys`, then drop the old one). FIELD_HMAC_KEY keys the lookup hash.
+        # Unset in development: both are derived from SECRET_KEY; production requires them.
+        "FIELD_ENCRYPTION_KEYS": os.environ.get("FIELD_ENCRYPTION_KEYS", ""),
+        "FIELD_HMAC_KEY": os.environ.get("FIELD_HMAC_KEY", ""),
+        # Admins must use two-factor sign-in (TOTP): an admin without it is sent to enrolment
+        # right after the password step and can do nothing else until enrolled.
+        "REQUIRE_ADMIN_2FA": _bool("REQUIRE_ADMIN_2FA", True),
         "WTF_CSRF_TIME_LIMIT": None,
         "TESTING": False,
     }

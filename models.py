@@ -12,8 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
-from peewee import (BooleanField, CharField, DatabaseProxy, DateField, DateTimeField,
-                    DecimalField, ForeignKeyField, IntegerField, JSONField, Model,
+from peewee import (SQL, BooleanField, CharField, DatabaseProxy, DateField, DateTimeField,
+                    DecimalField, ForeignKeyField, Index, IntegerField, JSONField, Model,
                     PostgresqlDatabase, TextField)
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
@@ -156,6 +156,8 @@ class StaffUser(BaseModel):
     preferred_language = CharField(max_length=5, null=True)
     totp_secret = CharField(max_length=64, null=True)
     recovery_codes = JSONField(null=True)  # hashes of unused recovery codes
+    totp_enabled_at = DateTimeField(null=True)  # 2FA on; a secret without it is mid-enrolment
+    totp_last_step = IntegerField(null=True)  # last accepted time step: no code replays
     password_changed_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
@@ -294,6 +296,7 @@ class LinkToken(BaseModel):
     jti = CharField(max_length=32, unique=True, default=new_token)
     purpose = CharField(max_length=32)
     customer = ForeignKeyField(Customer, backref="link_tokens", null=True, on_delete="CASCADE")
+    staff = ForeignKeyField(StaffUser, backref="link_tokens", null=True, on_delete="CASCADE")
     data = JSONField(null=True)  # e.g. the new email awaiting confirmation; never in the link
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
@@ -685,7 +688,9 @@ class AuditEvent(BaseModel):
     hash = CharField(max_length=64, default="")
 
     class Meta:
-        indexes = ((("customer_id", "created_at"), False), (("entity", "entity_id"), False))
+        # (action, id) and (actor_id, id): the audit log's filters, newest first (migration 0006).
+        indexes = ((("customer_id", "created_at"), False), (("entity", "entity_id"), False),
+                   (("action", "id"), False), (("actor_id", "id"), False))
 
 
 class ImportJob(BaseModel):
@@ -729,12 +734,162 @@ class DataRequest(BaseModel):
     notes = TextField(default="")
 
 
+# --- card search: the index, and the staff's saved list views ---------------------------------
+
+# What a card is found by, as SQL over ``customer c``: lower-case name, alternative name, pinyin,
+# initials, company and every contact point's normalised value (E.164 phone, email, WeChat id),
+# one per line so that no match spans two of them.
+_SEARCH_BODY = (
+    "lower(c.name) || {nl} || lower(coalesce(c.alt_name, '')) || {nl} || c.name_pinyin"
+    " || {nl} || c.name_initials || {nl} || lower(coalesce(c.company, '')) || {nl}"
+    " || coalesce((SELECT {agg}(lower(p.normalized), {nl}) FROM contact_point p"
+    " WHERE p.customer_id = c.id), '')")
+# The short keys: every 1- and 2-character piece of the name, alternative name and initials,
+# for 1-2 character queries (张伟, zw) that a trigram index cannot answer.
+_SEARCH_SHORT = ("substr(lower(c.name), 1, 20) || {nl} || substr(lower(coalesce(c.alt_name, "
+                 "'')), 1, 20) || {nl} || substr(c.name_initials, 1, 20)")
+SEARCH_SHORT_MAX = 62  # characters of _SEARCH_SHORT that get short keys
+_SQLITE_POSITIONS = "'[" + ",".join(str(i) for i in range(1, SEARCH_SHORT_MAX + 1)) + "]'"
+# SQLite: one FTS5 trigram table (rowid = customer id). A short key is the piece after one
+# (two for a single character) \x01 marks, so that it is a 3-character token of its own.
+_SQLITE_FILL = (
+    "INSERT INTO customer_search (rowid, customer_id, body, short)"
+    f" SELECT c.id, c.id, {_SEARCH_BODY.format(agg='group_concat', nl='char(10)')},"
+    " (SELECT group_concat(char(1) || substr(s.k, j.value, 2) || char(10) || char(1, 1)"
+    f" || substr(s.k, j.value, 1), char(10)) FROM json_each({_SQLITE_POSITIONS}) j,"
+    f" (SELECT {_SEARCH_SHORT.format(nl='char(10)')} AS k) s WHERE j.value <= length(s.k))"
+    " FROM customer c WHERE {cond} AND c.erased_at IS NULL")
+_SQLITE_REFRESH = ("DELETE FROM customer_search WHERE rowid = {id}; "
+                   + _SQLITE_FILL.format(cond="c.id = {id}") + ";")
+SQLITE_SEARCH_DDL = [
+    ("CREATE VIRTUAL TABLE IF NOT EXISTS customer_search USING fts5("
+     "customer_id UNINDEXED, body, short, tokenize = 'trigram')"),
+    ("CREATE TRIGGER IF NOT EXISTS customer_search_ai AFTER INSERT ON customer BEGIN "
+     + _SQLITE_REFRESH.format(id="NEW.id") + " END"),
+    ("CREATE TRIGGER IF NOT EXISTS customer_search_au AFTER UPDATE OF name, alt_name, name_pinyin,"
+     " name_initials, company, erased_at ON customer BEGIN "
+     + _SQLITE_REFRESH.format(id="NEW.id") + " END"),
+    ("CREATE TRIGGER IF NOT EXISTS customer_search_ad AFTER DELETE ON customer BEGIN "
+     "DELETE FROM customer_search WHERE rowid = OLD.id; END"),
+    ("CREATE TRIGGER IF NOT EXISTS customer_search_pi AFTER INSERT ON contact_point BEGIN "
+     + _SQLITE_REFRESH.format(id="NEW.customer_id") + " END"),
+    ("CREATE TRIGGER IF NOT EXISTS customer_search_pu AFTER UPDATE OF customer_id, normalized"
+     " ON contact_point BEGIN " + _SQLITE_REFRESH.format(id="OLD.customer_id")
+     + _SQLITE_REFRESH.format(id="NEW.customer_id") + " END"),
+    ("CREATE TRIGGER IF NOT EXISTS customer_search_pd AFTER DELETE ON contact_point BEGIN "
+     + _SQLITE_REFRESH.format(id="OLD.customer_id") + " END"),
+]
+# PostgreSQL: a table with a pg_trgm GIN index on the body, and the short keys as a
+# space-separated list with a GIN index on its array.
+_PG_FILL = (
+    "INSERT INTO customer_search (customer_id, body, short)"
+    f" SELECT c.id, {_SEARCH_BODY.format(agg='string_agg', nl='chr(10)')},"
+    f" cc_search_short({_SEARCH_SHORT.format(nl='chr(10)')})"
+    " FROM customer c WHERE {cond} AND c.erased_at IS NULL")
+PG_SEARCH_DDL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    ("CREATE TABLE IF NOT EXISTS customer_search (customer_id INTEGER NOT NULL PRIMARY KEY,"
+     " body TEXT NOT NULL, short TEXT NOT NULL)"),
+    ("CREATE INDEX IF NOT EXISTS customer_search_body ON customer_search"
+     " USING gin (body gin_trgm_ops)"),
+    ("CREATE INDEX IF NOT EXISTS customer_search_short ON customer_search"
+     " USING gin (string_to_array(short, ' '))"),
+    ("CREATE OR REPLACE FUNCTION cc_search_short(k text) RETURNS text LANGUAGE sql IMMUTABLE AS $$"
+     " SELECT coalesce(string_agg(DISTINCT g, ' '), '') FROM (SELECT substr(k, i, n) AS g"
+     " FROM generate_series(1, char_length(k)) i, (VALUES (1), (2)) v(n)"
+     " WHERE i + n - 1 <= char_length(k)) x WHERE g !~ '\\s' $$"),
+    ("CREATE OR REPLACE FUNCTION cc_search_refresh(cid integer) RETURNS void LANGUAGE sql AS $$"
+     " DELETE FROM customer_search WHERE customer_id = cid; "
+     + _PG_FILL.format(cond="c.id = cid") + " $$"),
+    ("CREATE OR REPLACE FUNCTION cc_search_customer() RETURNS trigger LANGUAGE plpgsql AS $$"
+     " BEGIN IF TG_OP = 'DELETE' THEN DELETE FROM customer_search WHERE customer_id = OLD.id;"
+     " ELSE PERFORM cc_search_refresh(NEW.id); END IF; RETURN NULL; END $$"),
+    ("CREATE OR REPLACE FUNCTION cc_search_contact() RETURNS trigger LANGUAGE plpgsql AS $$"
+     " BEGIN IF TG_OP <> 'INSERT' THEN PERFORM cc_search_refresh(OLD.customer_id); END IF;"
+     " IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.customer_id <> OLD.customer_id) THEN"
+     " PERFORM cc_search_refresh(NEW.customer_id); END IF; RETURN NULL; END $$"),
+    ("CREATE OR REPLACE TRIGGER customer_search_c AFTER INSERT OR DELETE OR UPDATE OF name,"
+     " alt_name, name_pinyin, name_initials, company, erased_at ON customer"
+     " FOR EACH ROW EXECUTE FUNCTION cc_search_customer()"),
+    ("CREATE OR REPLACE TRIGGER customer_search_p AFTER INSERT OR DELETE OR UPDATE OF"
+     " customer_id, normalized ON contact_point FOR EACH ROW EXECUTE FUNCTION cc_search_contact()"),
+]
+SEARCH_TRIGGERS = {"sqlite": [("customer_search_" + t, None) for t in
+                              ("ai", "au", "ad", "pi", "pu", "pd")],
+                   "postgres": [("customer_search_c", "customer"),
+                                ("customer_search_p", "contact_point")]}
+
+
+def search_ddl(database=None):
+    """The statements that create the search index and the triggers that keep it right."""
+    database = database or db.obj
+    database = getattr(database, "obj", database)  # a proxy: the database it points at
+    return PG_SEARCH_DDL if isinstance(database, PostgresqlDatabase) else SQLITE_SEARCH_DDL
+
+
+def search_fill_sql(database=None, into=None):
+    """INSERT ... SELECT that indexes the live cards with first < id <= last (the two
+    parameters) in bulk; ``into`` another table with the same columns (SQLite: rowid first)."""
+    if search_ddl(database) is PG_SEARCH_DDL:
+        sql = _PG_FILL.format(cond="c.id > %s AND c.id <= %s")
+    else:
+        sql = _SQLITE_FILL.format(cond="c.id > ? AND c.id <= ?")
+    return sql if into is None else sql.replace("INTO customer_search", f"INTO {into}", 1)
+
+
+class _PostgresOnly(list):
+    """Index declarations that exist on PostgreSQL only (SQLite's FTS5 table has none)."""
+
+    def __iter__(self):
+        return super().__iter__() if is_postgres() else iter(())
+
+
+class CustomerSearch(BaseModel):
+    """The search index of live cards, kept by database triggers whoever writes: on SQLite an
+    FTS5 trigram table, on PostgreSQL a table with pg_trgm and array GIN indexes. Read it
+    through ``services.search``; never write it from Python."""
+    customer_id = IntegerField(primary_key=True)
+    body = TextField()
+    short = TextField()
+
+    @classmethod
+    def create_table(cls, safe=True, **options):
+        # The triggers name the card and contact tables: make sure they are there first.
+        Customer.create_table(safe=True)
+        ContactPoint.create_table(safe=True)
+        for statement in search_ddl(cls._meta.database):
+            cls._meta.database.execute_sql(statement)
+
+    @classmethod
+    def drop_table(cls, safe=True, drop_sequences=True, **options):
+        cls._meta.database.execute_sql("DROP TABLE IF EXISTS customer_search")
+
+
+# Named, so that schema diffs pair them with the indexes search_ddl() creates (set after the
+# class is made: Meta would copy the list once, before any database is bound).
+CustomerSearch._meta.indexes = _PostgresOnly([
+    Index("customer_search_body", "customer_search", [SQL("body")]),
+    Index("customer_search_short", "customer_search", [SQL("string_to_array(short, ' ')")])])
+
+
+class SavedView(BaseModel):
+    """A staff member's named card-list filter (the list's query string, as a dict)."""
+    staff = ForeignKeyField(StaffUser, backref="saved_views", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    query = JSONField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("staff", "name"), True),)
+
+
 ALL_MODELS = [
     StaffUser, Tier, Customer, ContactPoint, Tag, CustomerTag, PortalAccount, UserSession,
     LinkToken, CustomField, CustomFieldValue, ConsentPurpose, ConsentPolicy, ConsentEvent,
     ChangeRequest, Purchase, ServiceRecord, Interaction, Task, Feedback, TierChange, Segment,
     SegmentMember, Survey, SurveyQuestion, Campaign, CampaignRecipient, SurveyInvite,
     SurveyResponse, SurveyAnswer, EmailMessage, AuditEvent, ImportJob, MergeRecord, DataRequest,
+    CustomerSearch, SavedView,
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

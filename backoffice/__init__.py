@@ -27,7 +27,18 @@ def create_app(test_config=None):
 
 def register_blueprints(app):
     from backoffice import auth, card, cards, dashboard, feedback, outbox, requests, reviews
+    from backoffice import surveys
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.password_bp)
     for module in (dashboard, cards, card, outbox, requests, reviews, feedback):
         app.register_blueprint(module.bp)
+    app.register_blueprint(surveys.bp)
+    from backoffice import tasks, tiers
+    app.register_blueprint(tasks.bp)  # follow-ups and "My day"
+    app.register_blueprint(tiers.bp)  # tiers, their rules, a card's override
+    from backoffice import audit, card_fields, dictionary
+    for module in (card_fields, dictionary, audit):  # card fields, data dictionary, audit log
+        app.register_blueprint(module.bp)
+    from backoffice import staff
+    app.register_blueprint(staff.bp)  # staff administration and the roles page
+    app.register_blueprint(staff.invite_bp)  # the page behind a staff invitation link

@@ -1,36 +1,320 @@
 """One customer card: the page, its edits and its records."""
+import datetime
+from typing import NamedTuple
+
+from babel import dates
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.routing import BuildError
+from wtforms.fields.choices import SelectChoice
 
-from services import DomainError, cards, customer_access
+from backoffice.forms import RECORD_FORMS, CardEditForm, DeleteRecordForm, keep_current
+from models import StaffUser
+from services import DomainError, card_edit, cards, customer_access, profile, records
+from services.access import can
 from services.actors import Actor
-from webcore.forms import EmptyForm
+from webcore import formatting
+from webcore.forms import EmptyForm, show_error
+from webcore.labels import translated
 from webcore.signin import client_ip
 
 bp = Blueprint("card", __name__, url_prefix="/cards")
 
+UTC = datetime.UTC
+
+
+def _card_or_404(public_id):
+    customer = None if "\x00" in public_id else cards.get_card(public_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+def _actor():
+    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
+
+
+def _staff_choices(blank):
+    return [SelectChoice("", blank)] + [SelectChoice(s.public_id, s.name)
+                                        for s in cards.active_staff()]
+
+
+def _zone():
+    return dates.get_timezone(str(get_timezone()))
+
+
+def to_utc(local):
+    """A naive local time (the business's zone) as the naive UTC the database stores."""
+    zone = _zone()
+    aware = zone.localize(local) if hasattr(zone, "localize") else local.replace(tzinfo=zone)
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
+def to_local(utc):
+    return utc.replace(tzinfo=UTC).astimezone(_zone()).replace(tzinfo=None, second=0,
+                                                                 microsecond=0)
+
+
+def _field_errors(form, exc):
+    """A service's FieldErrors or DomainError, translated, at the fields they name."""
+    for field, (message, params) in getattr(exc, "errors", {}).items():
+        target = getattr(form, field, None)
+        if target is not None:
+            target.errors = list(target.errors) + [_(message, **params)]
+        else:
+            flash(_(message, **params), "danger")
+    if not hasattr(exc, "errors"):
+        show_error(form, exc)
+
+
+CARD_LABELS = ("status", "contact", "customer_kind", "gender", "record_kind", "channel",
+               "direction", "outcome", "payment", "sales_channel", "order_status",
+               "service_type")
+
 
 @bp.route("/<public_id>")
 def detail(public_id):
-    customer = cards.get_card(public_id)
-    if customer is None:
-        abort(404)
-    return render_template("backoffice/card/detail.html", form=EmptyForm(),
-                           **cards.card_detail(customer))
+    customer = _card_or_404(public_id)
+    extras, detail = _page_extras(customer), cards.card_detail(customer, current_user.role)
+    detail["timeline"] = timeline_entries(detail["timeline"], extras["labels"])
+    return render_template("backoffice/card/detail.html", form=EmptyForm(), **extras, **detail)
+
+
+class Entry(NamedTuple):
+    """One line of the card's timeline, formatted for the page."""
+    kind: str
+    public_id: str
+    when: str
+    kind_label: str
+    meta: str
+    title: str
+    detail: str
+    note: str
+
+
+def timeline_entries(timeline, labels):
+    """The merged records as display lines, formatted here in one pass: the same filters the
+    template would apply, without a template call per value (the page's heaviest loop)."""
+    kinds, entries = labels["record_kind"], []
+    for kind, r in timeline:
+        when = formatting.datetime_(r.occurred_at, "short")
+        if kind == "purchase":
+            status = "" if r.order_status == "completed" else \
+                " · " + labels["order_status"][r.order_status]
+            entries.append(Entry(kind, r.public_id, when, kinds[kind],
+                                 labels["sales_channel"][r.channel] if r.channel else "",
+                                 r.product, f" × {formatting.number(r.quantity)} · "
+                                 f"{formatting.money(r.amount, r.currency)}{status}", ""))
+        elif kind == "interaction":
+            meta = (f"{labels['channel'][r.channel]} · {labels['direction'][r.direction]}"
+                    f" · {r.staff_name or ''}")
+            entries.append(Entry(kind, r.public_id, when, kinds[kind], meta, r.subject,
+                                 f" — {r.request}" if r.request else "", r.resolution))
+        else:
+            rating = f" · {r.satisfaction}/5" if r.satisfaction else ""
+            entries.append(Entry(kind, r.public_id, when, kinds[kind],
+                                 f"{labels['service_type'][r.service_type]} · "
+                                 f"{r.staff_name or ''}", "", r.description + rating, ""))
+    return entries
+
+
+def _page_extras(customer):
+    """What the card page needs from the request: the locale's labels, the local date, the
+    data's freshness in days, and the links to other areas."""
+    now = datetime.datetime.now(UTC).replace(tzinfo=None)
+    verified = customer.last_verified_at
+    try:
+        history_url = url_for("audit.card_history", public_id=customer.public_id)
+    except BuildError:  # the audit pages are not in this build
+        history_url = None
+    return {"labels": translated(CARD_LABELS), "today": to_local(now).date(),
+            "verified_days": None if verified is None else max(0, (now - verified).days),
+            "birthday_lunar": profile.birthday_as_typed(customer)
+            if customer.birthday_lunar else None,
+            "history_url": history_url, "yes": _("Yes"), "no": _("No"),
+            "staff_choices": _follow_up_assignees(customer)}
+
+
+def _follow_up_assignees(customer):
+    """The card's quick follow-up goes to me or to the card's owner (the tasks pages reassign
+    to anyone)."""
+    choices = [SelectChoice("", _("Me"))]
+    if customer.owner_public_id and customer.owner_public_id != current_user.user.public_id:
+        choices.append(SelectChoice(customer.owner_public_id, customer.owner_name))
+    return choices
+
+
+@bp.route("/<public_id>/<kind>/")
+def records_tab(public_id, kind):
+    """One kind of record as a table: the card's tab asks for it (htmx) when first opened;
+    without htmx it is a page of its own."""
+    customer, kind = _card_or_404(public_id), _kind_or_404(kind)
+    template = ("backoffice/card/_records.html" if request.headers.get("HX-Request")
+                else "backoffice/card/records.html")
+    return render_template(template, customer=customer, kind=kind, editable=can(current_user.role, "cards.edit"),
+                           rows=cards.record_rows(kind, customer),
+                           labels=translated(CARD_LABELS))
 
 
 @bp.route("/<public_id>/invite", methods=["POST"])
 def invite(public_id):
     """Email the customer an invitation to the portal (or send it again)."""
-    customer = cards.get_card(public_id)
-    if customer is None or not EmptyForm().validate_on_submit():
-        abort(404 if customer is None else 400)
-    actor = Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
+    customer = _card_or_404(public_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
     try:
-        account = customer_access.invite(customer, actor)
+        account = customer_access.invite(customer, _actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "warning")
     else:
         flash(_("Invitation sent to %(email)s.", email=account.email), "success")
     return redirect(url_for("card.detail", public_id=public_id))
+
+
+def _edit_form(formdata=None, values=None):
+    form = CardEditForm(formdata=formdata, data=values)
+    form.owner.choices = _staff_choices(_("Nobody"))
+    return form
+
+
+@bp.route("/<public_id>/edit", methods=["GET", "POST"])
+def edit(public_id):
+    customer = _card_or_404(public_id)
+    if request.method == "GET":
+        values = card_edit.edit_values(customer)
+        values.update(tags=", ".join(values["tags"]), version=customer.version)
+        form = _edit_form(values=values)
+        if values["owner"] and values["owner"] not in {c.value for c in form.owner.choices}:
+            # a deactivated owner stays the owner until someone picks another
+            form.owner.choices.append(SelectChoice(values["owner"], customer.owner_name))
+        return _render_edit(customer, form)
+    form = _edit_form(request.form)
+    keep_current(form.owner, form.owner.data)  # a deactivated owner: the service decides
+    conflict = None
+    if form.validate_on_submit():
+        submitted = {f: form[f].data for f in card_edit.EDIT_FIELDS}
+        try:
+            changed = card_edit.update_card(customer, submitted, _version(form), _actor())
+        except card_edit.EditConflict as exc:
+            conflict, form.version.data = exc, exc.version
+        except DomainError as exc:
+            _field_errors(form, exc)
+        else:
+            flash(_("The card is saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for("card.detail", public_id=public_id))
+    return _render_edit(customer, form, conflict), 409 if conflict else 400
+
+
+def _version(form):
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        abort(400)
+
+
+def _render_edit(customer, form, conflict=None):
+    return render_template("backoffice/card/edit.html", customer=customer, form=form,
+                           conflict=conflict,
+                           owners={c.value: c.label for c in form.owner.choices})
+
+
+def _record_form(kind, formdata=None, obj=None):
+    form = RECORD_FORMS[kind](formdata=formdata, obj=obj)
+    if "staff" in form:
+        form.staff.choices = _staff_choices("—")
+    for name in ("payment_method", "channel", "service_type", "outcome"):
+        if name in form:  # free-text codes (imports) stay as they are; the service checks them
+            keep_current(form[name], form[name].data)
+    return form
+
+
+def _filled_form(kind, record):
+    form = _record_form(kind, obj=record)
+    form.occurred_at.data = to_local(record.occurred_at)
+    if "staff" in form:
+        form.staff.data = (StaffUser.select(StaffUser.public_id)
+                           .where(StaffUser.id == record.staff_id).scalar() or "")
+        keep_current(form.staff, form.staff.data)
+    return form
+
+
+def _submitted(kind, form):
+    values = {f: form[f].data for f in records.KINDS[kind][1] if f in form}
+    values["occurred_at"] = to_utc(form.occurred_at.data)
+    return values
+
+
+def _kind_or_404(kind):
+    if kind not in records.KINDS:
+        abort(404)
+    return kind
+
+
+@bp.route("/<public_id>/<kind>/new", methods=["GET", "POST"])
+def record_new(public_id, kind):
+    customer, kind = _card_or_404(public_id), _kind_or_404(kind)
+    form = _record_form(kind, request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.occurred_at.data = to_local(datetime.datetime.now(UTC).replace(tzinfo=None))
+        if "staff" in form:
+            form.staff.data = current_user.user.public_id
+    elif form.validate_on_submit():
+        try:
+            records.add_record(kind, customer, _actor(), _submitted(kind, form))
+        except DomainError as exc:
+            _field_errors(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("card.detail", public_id=public_id, _anchor=f"tab-{kind}"))
+    return _render_record(customer, kind, form, None), 200 if request.method == "GET" else 400
+
+
+def _record_or_404(customer, kind, record_id):
+    record = None if "\x00" in record_id else records.get_live(kind, customer, record_id)
+    if record is None:
+        abort(404)
+    return record
+
+
+@bp.route("/<public_id>/<kind>/<record_id>/edit", methods=["GET", "POST"])
+def record_edit(public_id, kind, record_id):
+    customer, kind = _card_or_404(public_id), _kind_or_404(kind)
+    record = _record_or_404(customer, kind, record_id)
+    if request.method == "GET":
+        return _render_record(customer, kind, _filled_form(kind, record), record)
+    form = _record_form(kind, request.form)
+    if form.validate_on_submit():
+        try:
+            records.edit_record(kind, record, _actor(), _submitted(kind, form))
+        except DomainError as exc:
+            _field_errors(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("card.detail", public_id=public_id, _anchor=f"tab-{kind}"))
+    return _render_record(customer, kind, form, record), 400
+
+
+@bp.route("/<public_id>/<kind>/<record_id>/delete", methods=["POST"])
+def record_delete(public_id, kind, record_id):
+    customer, kind = _card_or_404(public_id), _kind_or_404(kind)
+    record = _record_or_404(customer, kind, record_id)
+    form = DeleteRecordForm()
+    if form.validate_on_submit():
+        try:
+            records.delete_record(kind, record, _actor(), form.reason.data)
+        except DomainError as exc:
+            show_error(form, exc, "reason")
+        else:
+            flash(_("The record is deleted."), "success")
+            return redirect(url_for("card.detail", public_id=public_id, _anchor=f"tab-{kind}"))
+    return _render_record(customer, kind, _filled_form(kind, record), record,
+                          delete_form=form), 400
+
+
+def _render_record(customer, kind, form, record, delete_form=None):
+    return render_template("backoffice/card/record.html", customer=customer, kind=kind,
+                           form=form, record=record,
+                           delete_form=delete_form or DeleteRecordForm(formdata=None))
+

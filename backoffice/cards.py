@@ -1,14 +1,152 @@
-"""Customer cards: the list."""
-from flask import Blueprint, render_template
+"""The card list: one search box (as you type with htmx, or a plain GET form), filters, sort,
+pagination, the staff member's saved views, and bulk actions on the checked rows or on every
+card the filter finds (those ask for confirmation first)."""
+from urllib.parse import urlencode
 
-from services import cards
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from services import DomainError, card_list
+from services.actors import Actor
 from webcore.pagination import Page
+from webcore.signin import client_ip
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
+
+PER_PAGE = 50
+
+
+def _filters(pairs=None):
+    return card_list.parse(request.args.items(multi=True) if pairs is None else pairs)
+
+
+def _tz():
+    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+
+
+def _page(filters):
+    rows, count = card_list.list_query(filters, current_user.user, _tz())
+    return Page(rows, per_page=PER_PAGE, count_query=count)
+
+
+def _list_url(filters, page=1):
+    query = urlencode(filters.as_query() + ([("page", page)] if page > 1 else []))
+    return url_for("cards.index") + ("?" + query if query else "")
+
+
+def _actor():
+    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
+
+
+def _query_args(pairs):
+    """Query pairs as url_for keywords (a repeated key becomes a list)."""
+    args = {}
+    for key, value in pairs:
+        args.setdefault(key, []).append(value)
+    return {key: values[0] if len(values) == 1 else values for key, values in args.items()}
+
+
+def _context(filters):
+    query = filters.as_query()
+    choices = card_list.list_options(current_user.user)
+    return {"filters": filters, "page": _page(filters), "query": query,
+            "query_args": _query_args(query), "choices": choices, "views": choices["views"],
+            "owners": choices["staff"], "statuses": choices["statuses"],
+            "list_url": _list_url(filters)}
 
 
 @bp.route("/")
 def index():
-    rows, count = cards.list_query()
-    page = Page(rows, per_page=50, count_query=count)
-    return render_template("backoffice/cards/index.html", page=page)
+    filters = _filters()
+    if any(not v.strip() for v in request.args.values()) or filters.get("sort") == "updated":
+        # the plain form sends every field: show (and let staff bookmark) the short address
+        page = request.args.get("page", 1, type=int)
+        return redirect(_list_url(filters, page))
+    return render_template("backoffice/cards/index.html", **_context(filters))
+
+
+@bp.route("/results")
+def results():
+    """The results part of the list, for htmx as the staff type; the address bar shows the
+    full list's URL so that reload and back work. Opened as a page of its own (a new tab),
+    it is the whole list."""
+    filters = _filters()
+    if not request.headers.get("HX-Request"):
+        return render_template("backoffice/cards/index.html", **_context(filters))
+    response = current_app.make_response(
+        render_template("backoffice/cards/_results.html", **_context(filters)))
+    response.headers["HX-Push-Url"] = _list_url(filters)
+    return response
+
+
+@bp.route("/views", methods=["POST"])
+def view_save():
+    filters = _filters(request.form.items(multi=True))
+    try:
+        card_list.save_view(current_user.user, request.form.get("view_name", ""), filters,
+                            _actor())
+    except DomainError as exc:
+        flash(_(exc.message, **exc.params), "danger")
+    else:
+        flash(_("View saved."), "success")
+    return redirect(_list_url(filters))
+
+
+@bp.route("/views/<view_id>")
+def view_open(view_id):
+    view = card_list.get_view(current_user.user, view_id) if view_id.isdigit() else None
+    if view is None:
+        abort(404)
+    return redirect(_list_url(_filters([tuple(pair) for pair in view.query])))
+
+
+@bp.route("/views/<view_id>/delete", methods=["POST"])
+def view_delete(view_id):
+    if not view_id.isdigit():
+        abort(404)
+    try:
+        card_list.delete_view(current_user.user, int(view_id), _actor())
+    except DomainError:
+        abort(404)
+    flash(_("View deleted."), "success")
+    return redirect(url_for("cards.index"))
+
+
+@bp.route("/bulk", methods=["POST"])
+def bulk():
+    """Apply a bulk action; to every card the filter finds only after a confirmation page
+    that names the count (the count asked to confirm must still hold)."""
+    filters = _filters(request.form.items(multi=True))
+    action = request.form.get("action", "")
+    value = request.form.get(action + "_value", "")
+    every = request.form.get("scope") == "all"
+    ids = None if every else request.form.getlist("ids")
+    if not every and not ids:
+        flash(_("Tick at least one card, or choose all the cards the filter finds."), "danger")
+        return redirect(_list_url(filters))
+    targets = card_list.target_query(filters, ids, current_user.user, _tz())
+    try:
+        card_list.bulk_value(action, value)
+        if every:
+            total = targets.count()
+            if request.form.get("confirmed") != str(total):
+                return render_template("backoffice/cards/bulk_confirm.html", total=total,
+                                       action=action, value=value, query=filters.as_query(),
+                                       owner_name=card_list.staff_name(value),
+                                       list_url=_list_url(filters))
+        changed = card_list.bulk_apply(action, value, targets, _actor())
+    except DomainError as exc:
+        flash(_(exc.message, **exc.params), "danger")
+    else:
+        flash(_("%(num)s cards changed.", num=changed), "success")
+    return redirect(_list_url(filters))

@@ -91,3 +91,25 @@ def seed_scale(customers, transactions, seed):
     counts = demo.seed_scale(customers, transactions, seed=seed,
                              progress=lambda msg: click.echo(msg, err=True))
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@cli.command("rotate-keys")
+@click.option("--new-key", is_flag=True, help="Only print a fresh key to put first in "
+                                               "FIELD_ENCRYPTION_KEYS, and change nothing.")
+@click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
+def rotate_keys(new_key, batch):
+    """Re-encrypt every sensitive value (ID numbers, sensitive custom fields) with the first
+    key of FIELD_ENCRYPTION_KEYS; afterwards the older keys can be removed."""
+    from services import crypto, custom_fields
+    if new_key:
+        click.echo(crypto.new_key())
+        return
+    bind()
+    try:
+        counts = custom_fields.rotate_keys(Actor.system("cli rotate-keys"),
+                                            batch=max(1, batch))
+    except crypto.UnreadableValue as exc:
+        raise click.ClickException(f"{exc}: keep every old key in FIELD_ENCRYPTION_KEYS "
+                                   "until the rotation has run") from exc
+    click.echo(f"re-encrypted: {counts['id_numbers']} ID numbers, "
+               f"{counts['field_values']} sensitive field values.")

@@ -17,7 +17,8 @@ NAV = [("home.index", _l("My card")), ("details.edit", _l("My details")),
 PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access.use_link",
                     "access.request_reset", "access.reset", "email.confirm",
                     "consent.confirm", "consent.unsubscribe", "consent.one_click",
-                    "access.register", "access.confirm_registration", "details.confirm"}
+                    "access.register", "access.confirm_registration", "details.confirm",
+                    "surveys.answer", "surveys.answer_public"}
 
 
 def create_app(test_config=None):
@@ -44,6 +45,8 @@ def register_blueprints(app):
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.password_bp)
     app.register_blueprint(home.bp)
+    from portal import surveys
+    app.register_blueprint(surveys.bp)
 
 
 def register_guard(app):

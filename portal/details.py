@@ -1,12 +1,14 @@
 """My details: the customer corrects their own contact details under the field policies."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Customer
 from portal.access import link_error
 from portal.forms import details_form, field_label
-from services import DomainError, links, profile
+from portal.preferences import build_inputs, submitted
+from services import DomainError, links, preferences, profile
 from services.actors import Actor
 from services.links import LinkError
 from webcore.forms import EmptyForm, show_error
@@ -15,13 +17,15 @@ from webcore.signin import client_ip
 bp = Blueprint("details", __name__, url_prefix="/details")
 
 
+def _editable():
+    return [f for f, p in profile.policies().items() if p in ("auto", "review")]
+
+
 @bp.route("/", methods=["GET", "POST"])
 def edit():
     customer = current_user.customer
-    policy = profile.policies()
-    editable = [f for f, p in policy.items() if p in ("auto", "review")]
-    values = profile.current_values(customer)
-    form = details_form(editable, values)
+    editable = _editable()
+    form = details_form(editable, profile.current_values(customer))
     if form.validate_on_submit():
         actor = Actor.for_customer(current_user.user, client_ip(), request.user_agent.string)
         try:
@@ -35,9 +39,52 @@ def edit():
         else:
             _flash_outcome(applied, queued)
             return redirect(url_for("details.edit"))
+    return _render(customer, form)
+
+
+def _render(customer, form, typed=None, errors=None):
+    """The page: the details form, the card's own custom fields (section "card": their own
+    form, posted to details.more) and what the shop keeps."""
+    policy = profile.policies()
+    values = profile.current_values(customer)
     locked = [(field_label(f), values[f]) for f, p in policy.items() if p == "locked"]
-    return render_template("portal/details/edit.html", form=form, policy=policy, locked=locked,
-                           pending=profile.pending_changes(customer), customer=customer)
+    fields = preferences.portal_fields("card")
+    lang = str(get_locale() or "zh")[:2]
+    more, more_locked = build_inputs(customer, fields, preferences.editable(fields),
+                                     preferences.values(customer, fields), typed or {},
+                                     errors or {}, lang)
+    return render_template("portal/details/edit.html", form=form, policy=policy,
+                           locked=locked + more_locked, pending=profile.pending_changes(customer),
+                           customer=customer, inputs=more, more_form=EmptyForm(),
+                           more_errors=bool(errors))
+
+
+@bp.route("/more", methods=["POST"])
+def more():
+    """Save the card's own custom fields the customer may change (auto or review)."""
+    customer = current_user.customer
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("details.edit"))
+    typed = submitted(preferences.editable(preferences.portal_fields("card")))
+    actor = Actor.for_customer(current_user.user, client_ip(), request.user_agent.string)
+    try:
+        applied, queued = preferences.update_preferences(customer, typed, actor, "card")
+    except preferences.FieldErrors as exc:
+        errors = {key: _(message, **params) for key, (message, params) in exc.errors.items()}
+        return _render(customer, details_form(_editable(), profile.current_values(customer)),
+                       typed, errors)
+    except DomainError as exc:
+        flash(_(exc.message, **exc.params), "danger")
+        return redirect(url_for("details.edit"))
+    if applied:
+        flash(_("Your details are saved."), "success")
+    if queued:
+        flash(_("Thank you. Some of your changes are checked by our staff first; until then "
+                "your card keeps the old value."), "info")
+    if not applied and not queued:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for("details.edit") + "#more-details")
 
 
 def _flash_outcome(applied, queued):

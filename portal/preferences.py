@@ -29,7 +29,7 @@ def _text(field, name, lang):
     return getattr(field, f"{name}_{lang}", None) or getattr(field, f"{name}_zh", "") or ""
 
 
-def _submitted(fields):
+def submitted(fields):
     """{key: raw value} for every editable field, read from the posted form only by the
     allowed keys (anything else posted is never looked at)."""
     data = {}
@@ -61,7 +61,7 @@ def edit():
     form = PreferencesForm()
     errors, typed = {}, {}
     if form.validate_on_submit():
-        typed = _submitted(allowed)
+        typed = submitted(allowed)
         actor = Actor.for_customer(current_user.user, client_ip(), request.user_agent.string)
         try:
             applied, queued = preferences.update_preferences(customer, typed, actor)
@@ -72,6 +72,15 @@ def edit():
         else:
             _flash_outcome(applied, queued)
             return redirect(url_for("preferences.edit"))
+    inputs, locked = build_inputs(customer, fields, allowed, stored, typed, errors, lang)
+    return render_template("portal/preferences/edit.html", form=form, inputs=inputs,
+                           locked=locked, has_errors=bool(errors))
+
+
+def build_inputs(customer, fields, allowed, stored, typed, errors, lang):
+    """(inputs, locked) the page shows: one dict per editable field (label, help, choices, the
+    typed or stored value, its error, a value waiting for review), and (label, value) for the
+    fields the customer sees but may not change. Also used for card fields in My details."""
     waiting = preferences.pending(customer)
     inputs, locked = [], []
     for field in fields:
@@ -92,8 +101,7 @@ def edit():
             "pending": (preferences.display(field, waiting[field.key], lang) or "—")
             if field.key in waiting else None,
         })
-    return render_template("portal/preferences/edit.html", form=form, inputs=inputs,
-                           locked=locked, has_errors=bool(errors))
+    return inputs, locked
 
 
 def _flash_outcome(applied, queued):

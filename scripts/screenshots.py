@@ -32,7 +32,10 @@ def free_port():
 
 def start_server(instance):
     port = free_port()
-    env = {**os.environ, "CC_INSTANCE_DIR": instance, "PYTHONUNBUFFERED": "1"}
+    # The demo admin has no authenticator app here: screenshots skip the 2FA enrolment step
+    # (a throwaway instance; never switch REQUIRE_ADMIN_2FA off in production).
+    env = {**os.environ, "CC_INSTANCE_DIR": instance, "PYTHONUNBUFFERED": "1",
+           "REQUIRE_ADMIN_2FA": "0"}
     for name in ("DATABASE_URL", "HUEY_URL", "HUEY_IMMEDIATE", "MAIL_URL"):
         env.pop(name, None)
     cards = str(Path(sys.executable).with_name("cards"))

@@ -1,20 +1,22 @@
 """The staff permission matrix: what each role may see and do. One table, enforced app-wide."""
 from models import STAFF_ROLES
+from services import N_
 
 # Permissions are "<area>.<verb>". The back office maps every endpoint to one of these.
 PERMISSIONS = {
-    "dashboard.view": "See the dashboard",
-    "cards.view": "See customer cards",
-    "cards.edit": "Edit customer cards and their records",
-    "cards.export": "Export customer data",
-    "sensitive.reveal": "Reveal sensitive fields (ID numbers)",
-    "outbox.view": "Read the local mail outbox",
-    "staff.manage": "Invite staff, set roles, deactivate",
-    "audit.view": "Read the global audit log",
-    "requests.manage": "Handle customers' data requests (downloads, erasure)",
-    "dictionary.manage": "Add and change custom fields (the data dictionary)",
-    "tiers.manage": "Define tiers and their rules; override a card's tier",
-    "campaigns.manage": "Build segments, surveys and campaigns; read their results",
+    "dashboard.view": N_("See the dashboard"),
+    "cards.view": N_("See customer cards"),
+    "cards.edit": N_("Edit customer cards and their records"),
+    "cards.export": N_("Export customer data"),
+    "sensitive.reveal": N_("Reveal sensitive fields (ID numbers)"),
+    "outbox.view": N_("Read the local mail outbox"),
+    "staff.manage": N_("Invite staff, set roles, deactivate"),
+    "audit.view": N_("Read the global audit log"),
+    "requests.manage": N_("Handle customers' data requests (downloads, erasure)"),
+    "dictionary.manage": N_("Add and change custom fields (the data dictionary)"),
+    "tiers.manage": N_("Define tiers and their rules; override a card's tier"),
+    "tasks.manage": N_("See and reassign every staff member's follow-ups"),
+    "campaigns.manage": N_("Build segments, surveys and campaigns; read their results"),
 }
 
 _ALL = frozenset(PERMISSIONS)

@@ -29,7 +29,7 @@ def create_staff(email, name, password, role, actor):
             raise DomainError(N_("A staff user with this email already exists."), "email")
         staff = StaffUser.create(email=email, name=name.strip() or email, role=role,
                                  password_hash=generate_password_hash(password))
-        audit.record(actor, "staff.create", "staff_user", staff.id,
+        audit.record(actor, "staff.create", "staff", staff.id,
                      after={"email": email, "name": staff.name, "role": role})
     return staff
 
@@ -57,15 +57,21 @@ def authenticate_customer(email, password):
     return _authenticate(PortalAccount, email, password)
 
 
+def password_matches(principal, password):
+    """True if ``password`` is this principal's (constant work when there is none)."""
+    return check_password_hash(principal.password_hash or _DUMMY_HASH, password or "")
+
+
 def change_password(principal, current, new, actor, keep_token=None):
     """Change a password; every other session of this principal ends."""
-    if not check_password_hash(principal.password_hash or _DUMMY_HASH, current or ""):
+    if not password_matches(principal, current):
         raise DomainError(N_("The current password is not correct."), "current_password")
     check_password_strength(new, "new_password")
     with models.atomic():
         principal.password_hash = generate_password_hash(new)
         principal.password_changed_at = models.utcnow()
-        principal.save()
+        model = type(principal)
+        principal.save(only=[model.password_hash, model.password_changed_at])
         sessions.end_all(principal, keep_token=keep_token)
         audit.record(actor, "password.change", principal._meta.table_name, principal.id,
                      customer_id=getattr(principal, "customer_id", None))
@@ -77,13 +83,13 @@ def deactivate_staff(staff, actor):
     """Deactivate a staff user: their sessions end at once. The last admin stays."""
     with models.atomic():
         if staff.role == "admin" and StaffUser.select().where(
-                StaffUser.role == "admin", StaffUser.is_active == True,  # noqa: E712
+                StaffUser.role == "admin", StaffUser.is_active == True,
                 StaffUser.id != staff.id).count() == 0:
             raise DomainError(N_("The last active admin cannot be deactivated."))
         staff.is_active = False
-        staff.save()
+        staff.save(only=[StaffUser.is_active])
         sessions.end_all(staff)
-        audit.record(actor, "staff.deactivate", "staff_user", staff.id,
+        audit.record(actor, "staff.deactivate", "staff", staff.id,
                      before={"is_active": True}, after={"is_active": False})
 
 

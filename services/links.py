@@ -25,6 +25,8 @@ LIFETIMES = {
     "verify_email": datetime.timedelta(hours=24),
     "signup": datetime.timedelta(hours=24),
     "confirm_details": datetime.timedelta(days=14),
+    # A survey invitation; services.surveys sets each link's expiry to its invitation's.
+    "survey": datetime.timedelta(days=14),
 }
 
 
@@ -50,6 +52,11 @@ def issue(purpose, customer, data=None, lifetime=None):
     """Create a link token for ``customer``; return the signed string for the URL."""
     expires = models.utcnow() + (lifetime or LIFETIMES[purpose])
     row = LinkToken.create(purpose=purpose, customer=customer, data=data, expires_at=expires)
+    return _serializer(purpose).dumps(row.jti)
+
+
+def sign(purpose, row):
+    """The signed string of an existing LinkToken (the same link again, e.g. a reminder)."""
     return _serializer(purpose).dumps(row.jti)
 
 

@@ -2,32 +2,25 @@
 them, under each field's portal policy: auto (saved at once), review (a change request waits for
 staff), locked (shown, never editable), hidden (not shown). Sensitive fields never reach the
 portal. Validation is per field and reports every wrong field at once."""
-import datetime
-import re
-import unicodedata
-
 import models
 from models import ChangeRequest, Customer, CustomField, CustomFieldValue
-from services import N_, DomainError, audit
-from services.profile import FieldErrors
+from services import N_, DomainError, audit, custom_fields
+from services.profile import FieldErrors  # noqa: F401 (the portal catches preferences.FieldErrors)
 
 SECTION = "preference"
 EDITABLE = ("auto", "review")
 SHOWN = ("auto", "review", "locked")
-KINDS = ("text", "number", "date", "choice", "multi_choice", "bool")
-MAX_TEXT = 500
-MAX_NUMBER = 10**12
+KINDS = custom_fields.KINDS
+MAX_TEXT = custom_fields.MAX_TEXT
 PENDING_PREFIX = "pref:"
-NUMBER_RE = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)")
-DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-EARLIEST, LATEST = datetime.date(1900, 1, 1), datetime.date(2100, 12, 31)
 
 
-def portal_fields():
-    """The preference fields the portal shows (auto, review and locked; never hidden or
-    sensitive ones), active, in form order."""
+def portal_fields(section=SECTION):
+    """The fields of ``section`` the portal shows (auto, review and locked; never hidden or
+    sensitive ones), active, in form order: "preference" in My preferences, "card" in My
+    details."""
     return list(CustomField.select().where(
-        CustomField.section == SECTION, CustomField.active == True,
+        CustomField.section == section, CustomField.active == True,
         CustomField.sensitive == False,
         CustomField.portal_policy.in_(SHOWN)).order_by(CustomField.position, CustomField.id))
 
@@ -39,12 +32,13 @@ def editable(fields):
 
 def values(customer, fields=None):
     """{key: stored value} of the customer's preferences, in one query. With ``fields`` only
-    those fields' values; without, every non-sensitive preference field's."""
+    those fields' values (of any section); without, every non-sensitive preference field's."""
     query = (CustomFieldValue.select(CustomFieldValue.value, CustomField.key)
              .join(CustomField)
-             .where(CustomFieldValue.customer == customer, CustomField.section == SECTION,
-                    CustomField.sensitive == False))
-    if fields is not None:
+             .where(CustomFieldValue.customer == customer, CustomField.sensitive == False))
+    if fields is None:
+        query = query.where(CustomField.section == SECTION)
+    else:
         query = query.where(CustomField.id.in_([f.id for f in fields] or [0]))
     return {row.key: row.value for row in query.namedtuples()}
 
@@ -60,115 +54,20 @@ def pending(customer):
 
 def display(field, value, lang="zh"):
     """A stored value as a person reads it: choice labels in ``lang``, lists joined."""
-    if value is None or value == [] or value == "":
-        return None
-    labels = {c.get("value"): c.get(lang) or c.get("zh") or c.get("value")
-              for c in (field.choices or [])}
-    if field.kind == "multi_choice":
-        items = value if isinstance(value, list) else [value]
-        return ("、" if lang == "zh" else ", ").join(str(labels.get(v, v)) for v in items)
-    if field.kind == "choice":
-        return str(labels.get(value, value))
-    if field.kind == "bool":
-        return ("是" if lang == "zh" else "Yes") if value else ("否" if lang == "zh" else "No")
-    return str(value)
+    return custom_fields.display_value(field, value, lang)
 
 
-# --- validation ---------------------------------------------------------------------------------
+# --- validation: the one set of rules in services.custom_fields ---------------------------------
 
-def _text(raw):
-    """Trimmed, NFC text with control characters refused; '' becomes None."""
-    if isinstance(raw, (list, tuple)):
-        raw = raw[-1] if raw else None
-    text = unicodedata.normalize("NFC", "" if raw is None else str(raw)).strip()
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t\r" for ch in text):
-        raise DomainError(N_("This text contains characters that cannot be saved."))
-    return text.replace("\r\n", "\n") or None
-
-
-def _choice_values(field):
-    return [str(c.get("value")) for c in (field.choices or [])]
-
-
-def clean_value(field, raw):
-    """The value to store for ``field`` from what was submitted, or raise DomainError.
-    None means "no value" (the row is deleted)."""
-    kind = field.kind if field.kind in KINDS else "text"
-    if kind == "bool":
-        value = raw not in (None, "", False, "0", "false", "off", [])
-        value = True if value else None
-    elif kind == "multi_choice":
-        items = raw if isinstance(raw, (list, tuple)) else ([] if raw in (None, "") else [raw])
-        chosen = {_text(item) for item in items} - {None}
-        allowed = _choice_values(field)
-        if chosen - set(allowed):
-            raise DomainError(N_("Choose from the options shown."))
-        value = [v for v in allowed if v in chosen] or None  # in the defined order
-    else:
-        text = _text(raw)
-        if text is not None and len(text) > MAX_TEXT:
-            raise DomainError(N_("This is too long (%(max)d characters at most)."),
-                              max=MAX_TEXT)
-        value = text if text is None else _clean_scalar(field, kind, text)
-    if value is None:
-        if field.required:
-            raise DomainError(N_("This field is required."))
-        return None
-    if field.pattern and kind in ("text", "number", "date"):
-        try:
-            matched = re.fullmatch(field.pattern, str(value))
-        except re.error:
-            matched = True  # a broken pattern from the admin must not lock customers out
-        if not matched:
-            raise DomainError(N_("This is not in the expected format."))
-    return value
-
-
-def _clean_scalar(field, kind, text):
-    if kind == "number":
-        typed = unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "")
-        if not NUMBER_RE.fullmatch(typed):
-            raise DomainError(N_("Enter a number."))
-        number = float(typed)
-        if abs(number) >= MAX_NUMBER:
-            raise DomainError(N_("Enter a number."))
-        return int(number) if number.is_integer() and "." not in typed else number
-    if kind == "date":
-        match = DATE_RE.fullmatch(unicodedata.normalize("NFKC", text))
-        if not match:
-            raise DomainError(N_("Enter the date as YYYY-MM-DD."))
-        try:
-            date = datetime.date(*(int(part) for part in match.groups()))
-        except ValueError as exc:
-            raise DomainError(N_("This date does not exist.")) from exc
-        if not EARLIEST <= date <= LATEST:
-            raise DomainError(N_("Enter a date between 1900 and 2100."))
-        return date.isoformat()
-    if kind == "choice":
-        if text not in _choice_values(field):
-            raise DomainError(N_("Choose from the options shown."))
-        return text
-    return text
-
-
-def clean(fields, submitted):
-    """{key: cleaned value} for every field of ``fields`` ({key: CustomField}); raises
-    FieldErrors naming every wrong field at once."""
-    cleaned, errors = {}, {}
-    for key, field in fields.items():
-        try:
-            cleaned[key] = clean_value(field, submitted.get(key))
-        except DomainError as exc:
-            errors[key] = (exc.message, exc.params)
-    if errors:
-        raise FieldErrors(errors)
-    return cleaned
+clean_value = custom_fields.clean_value
+clean = custom_fields.clean
 
 
 # --- saving -------------------------------------------------------------------------------------
 
-def update_preferences(customer, submitted, actor):
-    """Apply a customer's edit of their own preferences.
+def update_preferences(customer, submitted, actor, section=SECTION):
+    """Apply a customer's edit of their own preferences (or, with ``section="card"``, of the
+    card's custom fields My details shows).
 
     ``submitted`` maps field key -> raw value (a list for multi-choice). Keys outside the
     editable set (locked, hidden, sensitive, inactive, unknown) are refused. Every editable field
@@ -177,7 +76,7 @@ def update_preferences(customer, submitted, actor):
     saved at once, review fields wait in the customer's one pending change request.
     Returns (applied, queued) key lists.
     """
-    fields = editable(portal_fields())
+    fields = editable(portal_fields(section))
     refused = sorted(set(submitted) - set(fields))
     if refused:
         raise DomainError(N_("These details cannot be changed here."), refused[0])
@@ -194,7 +93,8 @@ def update_preferences(customer, submitted, actor):
             _save(customer, fields, auto)
             Customer.update(updated_at=models.utcnow(), version=Customer.version + 1).where(
                 Customer.id == customer.id).execute()
-            audit.record(actor, "customer.preferences", "customer", customer.public_id,
+            action = "customer.preferences" if section == SECTION else "customer.fields"
+            audit.record(actor, action, "customer", customer.public_id,
                          customer_id=customer.id, before={k: before.get(k) for k in auto},
                          after=auto)
         if review:
@@ -215,20 +115,7 @@ def save_values(customer, changes):
 
 
 def _save(customer, fields, changes):
-    now = models.utcnow()
-    gone = [fields[k].id for k, v in changes.items() if v is None]
-    if gone:
-        CustomFieldValue.delete().where(CustomFieldValue.customer == customer,
-                                        CustomFieldValue.field.in_(gone)).execute()
-    for key, value in changes.items():
-        if value is None:
-            continue
-        (CustomFieldValue.insert(customer=customer, field=fields[key], value=value,
-                                 updated_at=now)
-         .on_conflict(conflict_target=[CustomFieldValue.customer, CustomFieldValue.field],
-                      update={CustomFieldValue.value: value,
-                              CustomFieldValue.updated_at: now})
-         .execute())
+    custom_fields.save_values(customer, fields, changes)
 
 
 def _queue_for_review(customer, review, before, actor):

@@ -8,10 +8,10 @@ import unicodedata
 from lunardate import LunarDate
 
 import models
-from models import ChangeRequest, ContactPoint, Customer
+from models import CUSTOMER_STATUSES, ChangeRequest, ContactPoint, Customer
 from services import N_, DomainError, audit, links, runtime
 from services.actors import Actor
-from services.contacts import normalize_phone
+from services.contacts import normalize_email, normalize_phone
 from services.names import pinyin_keys
 
 # Every field a customer may see in "My details", in form order, with its default policy.
@@ -27,8 +27,17 @@ CARD_COLUMNS = ("name", "alt_name", "company", "job_title", "birthday", "birthda
                 "country", "province", "city", "district", "address", "postal_code",
                 "preferred_language")
 CONTACT_FIELDS = ("mobile", "phone", "wechat")
+# Fields only staff edit (the portal's policies never name them, so customers cannot post them):
+# card columns, and the primary email (customers change theirs through a confirmed link).
+STAFF_COLUMNS = ("kind", "gender", "status", "source", "industry", "company_size", "notes",
+                 "special_requirements")
+STAFF_CONTACTS = CONTACT_FIELDS + ("email",)
+STAFF_FIELDS = CARD_COLUMNS + STAFF_CONTACTS + STAFF_COLUMNS
+CHOICES = {"kind": ("person", "company"), "gender": ("male", "female", "other"),
+           "status": CUSTOMER_STATUSES}
 MAX_LENGTH = {"name": 200, "alt_name": 200, "company": 200, "job_title": 100, "province": 64,
-              "city": 64, "district": 64, "address": 500, "postal_code": 16}
+              "city": 64, "district": 64, "address": 500, "postal_code": 16, "source": 32,
+              "industry": 64, "company_size": 32, "notes": 5000, "special_requirements": 5000}
 WECHAT_RE = re.compile(r"^[A-Za-z][-_A-Za-z0-9]{5,19}$")
 
 
@@ -57,19 +66,33 @@ def current_values(customer):
     values["birthday"] = birthday_as_typed(customer)
     for contact in ContactPoint.select().where(ContactPoint.customer == customer,
                                                ContactPoint.kind.in_(CONTACT_FIELDS),
-                                               ContactPoint.is_primary == True):  # noqa: E712
+                                               ContactPoint.is_primary == True):
         values[contact.kind] = contact.normalized if contact.kind != "wechat" else contact.value
     for field in CONTACT_FIELDS:
         values.setdefault(field, None)
     return values
 
 
+def staff_values(customer):
+    """The values the staff edit form starts from: "My details" plus the staff-only fields."""
+    values = current_values(customer)
+    values.update({field: getattr(customer, field) for field in STAFF_COLUMNS})
+    values["email"] = customer.primary_email
+    return values
+
+
 def _text(value):
-    """Trimmed, NFC-normalised text with control characters refused; '' becomes None."""
-    text = unicodedata.normalize("NFC", str(value or "")).strip()
+    """Trimmed, NFC-normalised text with control characters refused; '' becomes None.
+    Line breaks as browsers send them from a textarea (CR LF) count as one newline."""
+    text = unicodedata.normalize("NFC", str(value or "")).replace("\r\n", "\n").strip()
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
         raise DomainError(N_("This text contains characters that cannot be saved."))
     return text or None
+
+
+def clean_text(value):
+    """Free text by the card's rules (trimmed, NFC, no control characters), or None."""
+    return _text(value)
 
 
 def _clean_one(field, raw, values):
@@ -85,6 +108,12 @@ def _clean_one(field, raw, values):
                           max=MAX_LENGTH.get(field, 254))
     if text and field in ("mobile", "phone"):
         return normalize_phone(text, values.get("country") or "CN", field)
+    if text and field == "email":
+        return normalize_email(text, field)
+    if field in CHOICES and (text or field != "gender") and text not in CHOICES[field]:
+        raise DomainError(N_("Choose a value from the list."))
+    if field in ("notes", "special_requirements"):
+        return text or ""
     if text and field == "wechat" and not WECHAT_RE.match(text):
         raise DomainError(N_("A WeChat ID has 6 to 20 letters, digits, - or _, and starts with a "
                              "letter."))
@@ -184,25 +213,35 @@ def update_own_details(customer, submitted, actor):
     return sorted(auto), sorted(review)
 
 
-def apply_changes(customer, changes):
+def apply_changes(customer, changes, expected_version=None):
     """Write cleaned field values to the card and its primary contact points (no audit: the
-    caller records who and why)."""
-    columns = {f: v for f, v in changes.items() if f in CARD_COLUMNS}
+    caller records who and why). Every change moves the card's version on. With
+    ``expected_version`` the card is written only if it still has that version (one conditional
+    UPDATE, so two editors cannot both win); returns False when it did not."""
+    if not changes:
+        return True
+    columns = {f: v for f, v in changes.items() if f in CARD_COLUMNS + STAFF_COLUMNS + ("owner",)}
     if "name" in columns:
         columns["name_pinyin"], columns["name_initials"] = pinyin_keys(columns["name"])
-    for kind in CONTACT_FIELDS:
-        if kind in changes:
-            _set_primary_contact(customer, kind, changes[kind])
     if "mobile" in changes:
         columns["primary_mobile"] = changes["mobile"]
-    if columns or changes:
-        columns.update(updated_at=models.utcnow(), version=Customer.version + 1)
-        Customer.update(**columns).where(Customer.id == customer.id).execute()
+    if "email" in changes:
+        columns["primary_email"] = changes["email"]
+    columns.update(updated_at=models.utcnow(), version=Customer.version + 1)
+    query = Customer.update(**columns).where(Customer.id == customer.id)
+    if expected_version is not None:
+        query = query.where(Customer.version == expected_version)
+    if not query.execute():
+        return False
+    for kind in STAFF_CONTACTS:
+        if kind in changes:
+            _set_primary_contact(customer, kind, changes[kind])
+    return True
 
 
 def _set_primary_contact(customer, kind, value):
     ContactPoint.delete().where(ContactPoint.customer == customer, ContactPoint.kind == kind,
-                                ContactPoint.is_primary == True).execute()  # noqa: E712
+                                ContactPoint.is_primary == True).execute()
     if value:
         ContactPoint.delete().where(ContactPoint.customer == customer, ContactPoint.kind == kind,
                                     ContactPoint.normalized == value.lower()).execute()

@@ -139,6 +139,9 @@ def staff_login(client, db):
     def _login(role="agent", **kwargs):
         staff = factories.make_staff(role=role, **kwargs)
         response = login(client, staff.email, factories.PASSWORD, "/staff")
+        if response.headers.get("Location") == "/staff/login/code":  # 2FA on: the second step
+            response = post_form(client, "/staff/login/code",
+                                 {"code": factories.totp_code(staff)})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return staff
     return _login

@@ -2,7 +2,7 @@
 import logging
 from contextlib import contextmanager
 
-from models import Interaction
+from models import Interaction, ServiceRecord
 from tests import factories
 
 
@@ -26,6 +26,14 @@ def count_queries():
         logger.setLevel(level)
 
 
+def _card_queries(client, customer):
+    """The SQL statements one card page runs (after a first visit has planned its queries)."""
+    client.get(f"/staff/cards/{customer.public_id}")
+    with count_queries() as seen:
+        page = client.get(f"/staff/cards/{customer.public_id}").get_data(as_text=True)
+    return page, [q for q in seen if "SELECT" in q or "INSERT" in q or "UPDATE" in q]
+
+
 def test_card_page_shows_the_card_in_a_fixed_number_of_queries(client, staff_login):
     staff = staff_login(role="agent")
     customer, _ = factories.make_customer(name="张伟", mobile="13800138000", company="华为",
@@ -34,13 +42,36 @@ def test_card_page_shows_the_card_in_a_fixed_number_of_queries(client, staff_log
     for n in range(30):
         factories.make_purchase(customer, amount=f"{n + 1}00.00", product=f"商品{n}")
         Interaction.create(customer=customer, channel="phone", staff=staff, subject=f"回访{n}")
-    with count_queries() as queries:
-        page = client.get(f"/staff/cards/{customer.public_id}").get_data(as_text=True)
+        ServiceRecord.create(customer=customer, service_type="repair", staff=staff,
+                             description=f"维修{n}")
+    page, queries = _card_queries(client, customer)
     assert "张伟" in page and "+86 138 0013 8000" in page and "商品29" in page
-    assert "回访29" in page and staff.name in page
+    assert "回访29" in page and "维修29" in page and staff.name in page
     assert "¥46,500.00" in page  # the total of 30 purchases, kept on the card
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
-    assert len(queries) <= 12, queries
+    # The card's own 8 (card with tier, owner and portal sign-in; purchases, services,
+    # interactions; contacts; tags; open tasks; preferences), the session, the nav badge, and
+    # the custom-field and tier panels.
+    assert len(queries) <= 13, queries
+    for n in range(30, 80):  # more records, same queries: nothing is loaded per row
+        factories.make_purchase(customer, amount="1.00", product=f"商品{n}")
+        Interaction.create(customer=customer, channel="phone", staff=staff, subject=f"回访{n}")
+    page, more = _card_queries(client, customer)
+    assert len(more) == len(queries) and "回访79" in page and "回访29" not in page
+
+
+def test_record_tabs_load_each_kind_as_a_table(client, staff_login):
+    staff_login(role="viewer")
+    customer, _ = factories.make_customer()
+    factories.make_purchase(customer, product="<b>礼盒</b>", payment_method="alipay")
+    tab = client.get(f"/staff/cards/{customer.public_id}/purchase/",
+                     headers={"HX-Request": "true", "Accept-Language": "en"})
+    text = tab.get_data(as_text=True)
+    assert tab.status_code == 200 and "<html" not in text and "Alipay" in text
+    assert "&lt;b&gt;礼盒" in text and "/edit" not in text  # a viewer gets no edit links
+    page = client.get(f"/staff/cards/{customer.public_id}/purchase/").get_data(as_text=True)
+    assert "<html" in page and "&lt;b&gt;礼盒" in page
+    assert client.get(f"/staff/cards/{customer.public_id}/refund/").status_code == 404
 
 
 def test_list_page_is_paginated_with_a_bounded_number_of_queries(client, staff_login):

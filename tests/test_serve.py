@@ -48,7 +48,17 @@ def test_serve_starts_everything_on_a_fresh_instance(database_url, tmp_path):
         form = urllib.parse.urlencode({"csrf_token": token, "email": "admin@example.com",
                                        "password": demo.DEMO_PASSWORD}).encode()
         dashboard = opener.open(f"{base}/staff/login", data=form)
-        assert dashboard.url == f"{base}/staff/"
+        # Admins must use 2FA: the demo admin enrols first (QR code and key on the page).
+        assert dashboard.url == f"{base}/staff/account/two-factor"
+        token = re.search(r'name="csrf-token" content="([^"]+)"',
+                          dashboard.read().decode()).group(1)  # a new session, a new token
+        start = urllib.parse.urlencode({"csrf_token": token}).encode()
+        page = opener.open(f"{base}/staff/account/two-factor/start", data=start).read().decode()
+        secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+        import pyotp
+        confirm = urllib.parse.urlencode({"csrf_token": token,
+                                          "code": pyotp.TOTP(secret).now()}).encode()
+        opener.open(f"{base}/staff/account/two-factor/confirm", data=confirm)
         cards = opener.open(f"{base}/staff/cards/").read().decode()
         assert cards.count('href="/staff/cards/') >= 50
     finally:

@@ -30,6 +30,17 @@ LABELS = {
                    "address": _l("Street address"), "postal_code": _l("Postal code"),
                    "preferred_language": _l("Language")},
     "mail_status": {"queued": _l("Queued"), "sent": _l("Sent"), "failed": _l("Failed")},
+    # the customer card (edit form and records)
+    "customer_kind": {"person": _l("Person"), "company": _l("Company")},
+    "gender": {"male": _l("Male"), "female": _l("Female"), "other": _l("Other")},
+    "order_status": {"completed": _l("Completed"), "pending": _l("Pending"),
+                     "cancelled": _l("Cancelled"), "refunded": _l("Refunded")},
+    "direction": {"inbound": _l("Inbound"), "outbound": _l("Outbound")},
+    "outcome": {"resolved": _l("Resolved"), "pending": _l("Waiting"),
+                "escalated": _l("Escalated"), "sale": _l("Sale"),
+                "no_answer": _l("No answer")},
+    "record_kind": {"purchase": _l("Purchase"), "service": _l("Service record"),
+                    "interaction": _l("Interaction")},
     "mail_kind": {"notice": _l("Notice"), "login_link": _l("Sign-in link"),
                   "survey": _l("Survey"), "campaign": _l("Campaign"),
                   "invite": _l("Invitation"), "password_reset": _l("Password reset"),
@@ -43,6 +54,30 @@ def label(group, code):
     if code is None:
         return ""
     return LABELS.get(group, {}).get(code, code)
+
+
+_TRANSLATED = {}
+
+
+class _Translated(dict):
+    """Labels of one group; a code without a label (free text typed by staff) is itself."""
+
+    def __missing__(self, code):
+        return code
+
+
+def translated(groups):
+    """{group: {code: translated label}} for the current locale, built once per locale: a page
+    that labels a few hundred codes looks each up in a dict instead of calling gettext."""
+    locale = str(get_locale() or "zh")
+    out = {}
+    for group in groups:
+        key = (locale, group)
+        if key not in _TRANSLATED:
+            _TRANSLATED[key] = _Translated((code, str(text))
+                                           for code, text in LABELS[group].items())
+        out[group] = _TRANSLATED[key]
+    return out
 
 
 def field_name(key, pref_fields):

@@ -3,6 +3,8 @@
 The cookie carries only a random token; the row behind it is the session. Logout deletes the
 row, so a copied cookie stops working; login clears the old session and starts a new token.
 """
+import time
+
 from flask import current_app, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from limits import parse, storage, strategies
@@ -62,6 +64,43 @@ def sign_in(user):
         session["lang"] = keep_lang
     token = sessions.start(user, client_ip(), request.user_agent.string)
     login_user(SignedIn(user, token))
+
+
+# The half-signed-in state between the password and the second step: who passed the password
+# step, when, and against which password. It lives a few minutes in the signed session cookie
+# and is not a session: nothing but the code page accepts it.
+PENDING_KEY = "cc_second_step"
+PENDING_SECONDS = 300
+
+
+def begin_second_step(user, next_url=None):
+    """The password was right and a second step is needed: nobody is signed in yet."""
+    if current_user.is_authenticated:
+        sessions.end(current_user.token)
+        logout_user()
+    keep_lang = session.get("lang")
+    session.clear()
+    if keep_lang:
+        session["lang"] = keep_lang
+    session[PENDING_KEY] = {"id": user.id, "at": int(time.time()), "next": next_url,
+                            "pw": user.password_changed_at.isoformat()}
+
+
+def pending_second_step(load):
+    """(user, next URL) of a recent password step in this browser, or (None, None).
+
+    ``load(id)`` returns the user or None; a deactivated user or a password changed since
+    the first step voids the state."""
+    data = session.get(PENDING_KEY)
+    if not isinstance(data, dict) or time.time() - data.get("at", 0) > PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return None, None
+    user = load(data.get("id"))
+    if (user is None or not user.is_active
+            or user.password_changed_at.isoformat() != data.get("pw")):
+        session.pop(PENDING_KEY, None)
+        return None, None
+    return user, data.get("next")
 
 
 def sign_out():

@@ -78,8 +78,6 @@ class Records:
             stats = window_stats([(p[3], (p[2] * p[1]).quantize(CENT))
                                    for p in card["purchases"]], now)
             tier, reason = pick_tier(list(self.tiers.values()), stats)
-            if not card["purchases"]:
-                reason = "暂无消费记录，默认等级"
             tier_by_customer[customer.id] = tier
             card["tier"], card["stats"] = tier, stats
             tier_rows.append({"customer": customer.id, "from_tier": None, "to_tier": tier.id,

@@ -3,6 +3,7 @@ import datetime
 from decimal import Decimal
 
 from models import ConsentPolicy, ConsentPurpose, CustomField, Tag, Tier
+from services import tiers as tier_rules
 from services.demo.common import CENT, ZERO
 
 # --- reference data: tiers, consent purposes, preference fields, tags ---------------------------
@@ -138,13 +139,9 @@ def ensure_tags():
 
 # --- tier rules ---------------------------------------------------------------------------------
 
-def _yuan(amount):
-    amount = Decimal(amount).quantize(CENT)
-    return f"¥{amount:,.0f}" if amount == amount.to_integral_value() else f"¥{amount:,.2f}"
-
-
 def pick_tier(tiers, stats):
-    """(tier, reason) under the tier rules; ``stats(window_days)`` gives (spend, orders)."""
+    """(tier, reason) under the tier rules (services.tiers); ``stats(window_days)`` gives
+    (spend, orders); the reason is the JSON the recalculation writes."""
     default = None
     for tier in sorted(tiers, key=lambda t: -t.rank):
         if tier.min_spend is None and tier.min_orders is None:
@@ -156,16 +153,14 @@ def pick_tier(tiers, stats):
             continue
         if tier.min_orders is not None and orders < tier.min_orders:
             continue
-        parts = []
-        if tier.min_spend is not None:
-            parts.append(f"近{tier.window_days}天消费 {_yuan(spend)} ≥ {_yuan(tier.min_spend)}")
-        if tier.min_orders is not None:
-            prefix = "" if parts else f"近{tier.window_days}天"
-            parts.append(f"{prefix}订单 {orders} 笔 ≥ {tier.min_orders} 笔")
-        return tier, "，".join(parts)
+        return tier, tier_rules.rule_reason(tier, Decimal(spend).quantize(CENT), orders)
     if default is None:
         default = next((t for t in tiers if t.is_default), None)
-    return default, "暂无符合更高等级条件的消费，默认等级"
+    window = default.window_days if default else max((t.window_days for t in tiers),
+                                                      default=365)
+    spend, orders = stats(window)
+    return default, tier_rules.fallback_reason(default, window, Decimal(spend).quantize(CENT),
+                                               orders)
 
 
 def window_stats(purchases, now):

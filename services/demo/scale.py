@@ -7,6 +7,7 @@ from peewee import chunked, fn
 
 import models
 from models import ContactPoint, Customer, Interaction, Purchase, StaffUser
+from services import search
 from services.demo.bulk import MAX_PARAMS, refresh_totals
 from services.demo.common import CENT
 from services.demo.reference import ensure_tiers, pick_tier
@@ -140,8 +141,14 @@ def seed_scale(customers=100_000, transactions=1_000_000, seed=1, progress=None)
     Additive: on a database that already holds cards it adds more; emails and mobiles derive
     from an offset (the current highest customer id), so they never collide with earlier runs.
     No audit events are written: the data is synthetic, and its trail would only be noise.
-    ``progress(message)`` is called after each group, if given.
+    ``progress(message)`` is called after each group, if given. The search index is built in
+    bulk once the cards are in (its triggers are off meanwhile).
     """
+    with search.suspended():
+        return _insert_scale(customers, transactions, seed, progress)
+
+
+def _insert_scale(customers, transactions, seed, progress):
     if customers < 0 or transactions < 0:
         raise ValueError("customers and transactions must not be negative")
     say = progress or (lambda message: None)

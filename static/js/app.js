@@ -124,3 +124,122 @@
     }
   });
 })();
+
+/* ------------------------------------------------------------------ */
+/* Tiers (helper 5): a tier badge with data-colour="#rrggbb" takes the  */
+/* tier's own colour, with dark or light text for contrast. Set through */
+/* the CSSOM (allowed by the CSP; style="" attributes are not).         */
+/* ------------------------------------------------------------------ */
+(function () {
+  "use strict";
+  var HEX = /^#[0-9a-fA-F]{6}$/;
+
+  function paint(root) {
+    var badges = (root || document).querySelectorAll(".tier-badge[data-colour]");
+    for (var i = 0; i < badges.length; i++) {
+      var colour = badges[i].getAttribute("data-colour");
+      if (!HEX.test(colour)) {
+        continue;
+      }
+      var r = parseInt(colour.substr(1, 2), 16);
+      var g = parseInt(colour.substr(3, 2), 16);
+      var b = parseInt(colour.substr(5, 2), 16);
+      var light = (0.299 * r + 0.587 * g + 0.114 * b) > 160;
+      badges[i].style.setProperty("--tier-colour", colour);
+      badges[i].style.setProperty("--tier-text", light ? "#212529" : "#ffffff");
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { paint(document); });
+  } else {
+    paint(document);
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { paint(event.target); });
+})();
+
+/* ---- Surveys (helper 6): results charts --------------------------------------------------
+ * <div class="survey-chart" data-chart='{"labels": [...], "values": [...], "kind": "nps"}'>
+ * is drawn as a bar chart with the vendored ECharts, which the results page loads (deferred)
+ * after this file; so the drawing waits for the window's load event.
+ */
+(function () {
+  "use strict";
+
+  var NPS_COLOURS = { detractor: "#dc3545", passive: "#adb5bd", promoter: "#198754" };
+
+  function barColour(kind, label) {
+    if (kind !== "nps") {
+      return "#0d6efd";
+    }
+    var score = parseInt(label, 10);
+    if (score >= 9) {
+      return NPS_COLOURS.promoter;
+    }
+    return score >= 7 ? NPS_COLOURS.passive : NPS_COLOURS.detractor;
+  }
+
+  function draw(element) {
+    var data;
+    try {
+      data = JSON.parse(element.getAttribute("data-chart"));
+    } catch (error) {
+      return;
+    }
+    var horizontal = data.kind === "single_choice" || data.kind === "multi_choice";
+    var categories = { type: "category", data: data.labels, axisLabel: { interval: 0 } };
+    var counts = { type: "value", minInterval: 1 };
+    var chart = window.echarts.init(element);
+    chart.setOption({
+      animation: false,
+      grid: { left: horizontal ? 8 : 32, right: 24, top: 8, bottom: 24, containLabel: true },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: horizontal ? counts : categories,
+      yAxis: horizontal ? Object.assign({ inverse: true }, categories) : counts,
+      series: [{
+        type: "bar",
+        data: data.values.map(function (value, index) {
+          return { value: value, itemStyle: { color: barColour(data.kind, data.labels[index]) } };
+        }),
+        label: { show: true, position: horizontal ? "right" : "top" }
+      }]
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+
+  window.addEventListener("load", function () {
+    if (!window.echarts) {
+      return;
+    }
+    document.querySelectorAll(".survey-chart[data-chart]").forEach(draw);
+  });
+})();
+
+/* --- card list: the bulk bar shows only the value its chosen action needs (helper 1) ---
+ * Without JS every value field stays visible and the server reads the one of the action. */
+(function () {
+  "use strict";
+
+  function syncBulkBar() {
+    var action = document.getElementById("bulk-action");
+    if (!action) {
+      return;
+    }
+    var fields = document.querySelectorAll("[data-bulk-value]");
+    for (var i = 0; i < fields.length; i++) {
+      fields[i].hidden = fields[i].getAttribute("data-bulk-value") !== action.value;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "bulk-action") {
+      syncBulkBar();
+    }
+  });
+  document.addEventListener("htmx:afterSwap", syncBulkBar);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", syncBulkBar);
+  } else {
+    syncBulkBar();
+  }
+})();

@@ -33,6 +33,8 @@ from flask import Flask, abort, render_template, request  # noqa: E402
 from jinja2 import DictLoader  # noqa: E402
 from werkzeug.test import Client  # noqa: E402
 
+from tests.bench import search as bench_search  # noqa: E402
+from tests.bench import tiers as bench_tiers  # noqa: E402
 from tests.bench.data import ensure_dataset  # noqa: E402
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -387,6 +389,12 @@ def parse_args(argv):
     parser.add_argument("--verbose-profile", action="store_true",
                         help="print the top functions too, not only the shares per package")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--search", type=int, default=30, metavar="N",
+                        help="queries per search class (0: skip the search benchmark)")
+    parser.add_argument("--skip-pages", action="store_true",
+                        help="only the search benchmark")
+    parser.add_argument("--tiers", type=int, default=2, metavar="N",
+                        help="rounds of the tier recalculation benchmark (0: skip it)")
     return parser.parse_args(argv)
 
 
@@ -420,7 +428,9 @@ def main(argv=None):
             "card": (f"/staff/cards/{dataset['bench_card']}", f"/cards/{dataset['bench_card']}"),
             "list": ("/staff/cards/?page=2", "/cards/?page=2"),
         }
-        results = {}
+        results, searched = {}, None
+        if args.skip_pages:
+            pages = {}
         for name, (app_path, raw_path) in pages.items():
             app_get, raw_get = getter(client, app_path), getter(raw_client, raw_path)
             app_body, raw_body = app_get(), raw_get()
@@ -439,6 +449,13 @@ def main(argv=None):
                 report = profile(app_get, args.profile, OUT_DIR / f"profile-{name}.prof")
                 say(report if args.verbose_profile else report.split("top ")[0].rstrip())
                 say(f"  (full profile in {result['profile']}.txt)")
+        if args.search:
+            say(f"search: {args.search} queries per class, end to end through the app")
+            searched = bench_search.run(client, dataset["path"], args.search, say)
+        tiered = None
+        if args.tiers:
+            say(f"tiers: recalculation of every card, {args.tiers} rounds (rolled back)")
+            tiered = bench_tiers.run(dataset["path"], args.tiers, say)
     finally:
         raw.raw_connection.close()
         if not models.db.is_closed():
@@ -452,6 +469,8 @@ def main(argv=None):
                                             "seeded", "seed_seconds", "counts")},
         "settings": {"seconds": args.seconds, "warmup": args.warmup, "rounds": args.rounds},
         "benchmarks": results,
+        "search": searched,
+        "tiers": tiered,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -472,6 +491,10 @@ def format_summary(summary):
                      f"{r['ratio']:>9.2f}{'>=' + format(r['target'], '.2f'):>8}{verdict:>5}"
                      f"{r['app_p50_ms']:>8.2f}ms{r['raw_p50_ms']:>8.2f}ms"
                      f"{r['app_queries']:>9}{r['raw_queries']:>9}")
+    if summary.get("search"):
+        lines += ["", bench_search.format_summary(summary["search"]), ""]
+    if summary.get("tiers"):
+        lines += [bench_tiers.format_summary(summary["tiers"]), ""]
     d = summary["dataset"]
     seeded = f"seeded in {d['seed_seconds']:.1f} s" if d["seeded"] else "reused"
     lines.append(f"dataset: {d['customers']:,} customers, {d['transactions']:,} purchases "

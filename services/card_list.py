@@ -1,0 +1,396 @@
+"""The staff card list: search and filters, sort, saved views, and bulk actions on the rows
+a filter finds (set-based: one UPDATE or INSERT ... SELECT per chunk, never a loop over model
+instances; one audit event per card changed, in the same transaction)."""
+import datetime
+import json
+import zoneinfo
+from dataclasses import dataclass, field
+
+from peewee import JOIN, SQL, Expression, NodeList, chunked, fn
+
+import models
+from models import (
+    CUSTOMER_STATUSES,
+    ConsentEvent,
+    ConsentPurpose,
+    Customer,
+    CustomerTag,
+    CustomField,
+    CustomFieldValue,
+    SavedView,
+    StaffUser,
+    Tag,
+    Tier,
+)
+from services import N_, DomainError, audit, search
+
+SORTS = ("updated", "name", "last_contact", "spend", "newest")
+CONSENT_STATES = ("granted", "not")
+FIELD_KINDS = ("choice", "bool", "text")  # custom fields the list filters on (equality)
+SCALARS = ("q", "tier", "status", "owner", "province", "city", "source", "industry",
+           "consent", "consent_state", "purchase_from", "purchase_to", "contact_from",
+           "contact_to", "sort")
+FIELD_PREFIX = "cf_"
+MAX_VALUE = 200
+BULK_ACTIONS = ("tag", "owner", "status")
+BULK_CHUNK = 5000
+SEARCH_CAP = 10_000  # up to this many hits, the list reads the matching cards by id
+VIEW_NAME_MAX = 100
+
+
+@dataclass
+class Filters:
+    """What the list shows: every value a plain string ("" when unset), tags a list,
+    custom fields {key: value}."""
+    values: dict = field(default_factory=dict)
+    tags: list = field(default_factory=list)
+    fields: dict = field(default_factory=dict)
+
+    def get(self, key):
+        return self.values.get(key, "")
+
+    @property
+    def sort(self):
+        return self.get("sort") if self.get("sort") in SORTS else "updated"
+
+    def as_query(self):
+        """The filters as query-string pairs (for links, saved views and bulk forms)."""
+        pairs = [(k, v) for k, v in self.values.items()
+                 if v and not (k == "sort" and v == SORTS[0])]  # the default sort goes unsaid
+        pairs += [("tag", t) for t in self.tags]
+        pairs += [(FIELD_PREFIX + k, v) for k, v in self.fields.items()]
+        return pairs
+
+    @property
+    def active(self):
+        return bool([k for k, _ in self.as_query() if k != "sort"])
+
+
+def parse(pairs):
+    """Filters from (key, value) pairs of a query string; unknown keys are ignored, values
+    trimmed and capped."""
+    filters = Filters()
+    for key, value in pairs:
+        value = (value or "").replace("\x00", "").strip()[:MAX_VALUE]
+        if not value:
+            continue
+        if key in SCALARS:
+            filters.values[key] = value
+        elif key == "tag" and value not in filters.tags:
+            filters.tags.append(value)
+        elif key.startswith(FIELD_PREFIX) and len(key) > len(FIELD_PREFIX):
+            filters.fields[key[len(FIELD_PREFIX):][:64]] = value
+    return filters
+
+
+def list_query(filters, staff=None, tz="Asia/Shanghai"):
+    """(rows, count query) of live cards that pass ``filters``, sorted; rows join the tier."""
+    where = conditions(filters, staff, tz)
+    rows = (Customer.select(Customer, Tier).join(Tier, JOIN.LEFT_OUTER)
+            .where(*where).order_by(*_order(filters.sort)))
+    return rows, Customer.select(Customer.id).where(*where)
+
+
+def _order(sort):
+    postgres = models.is_postgres()
+
+    def desc(column):  # cards never contacted or without purchases go last on both databases
+        return column.desc(nulls="LAST") if postgres else column.desc()
+    return {
+        "updated": (Customer.updated_at.desc(), Customer.id.desc()),
+        "name": (Customer.name_pinyin, Customer.id),
+        "last_contact": (desc(Customer.last_contact_at), Customer.id.desc()),
+        "spend": (Customer.total_spend.desc(), Customer.id.desc()),
+        "newest": (Customer.created_at.desc(), Customer.id.desc()),
+    }[sort]
+
+
+def conditions(filters, staff=None, tz="Asia/Shanghai"):
+    """The WHERE terms of ``filters`` (a bad value matches nothing rather than failing)."""
+    ids = search.narrowed_ids(filters.get("q"), SEARCH_CAP)
+    where = [_live(unindexed=isinstance(ids, list))]
+    if ids is not None:
+        where.append(Customer.id.in_(ids))
+    for key in ("province", "city", "source", "industry"):
+        if filters.get(key):
+            where.append(getattr(Customer, key) == filters.get(key))
+    if filters.get("status"):
+        where.append(Customer.status == filters.get("status"))
+    if filters.get("tier"):
+        where.append(Customer.tier.is_null() if filters.get("tier") == "none" else
+                     Customer.tier.in_(Tier.select(Tier.id).where(
+                         Tier.code == filters.get("tier"))))
+    where += _owner(filters.get("owner"), staff)
+    for tag in filters.tags:
+        where.append(Customer.id.in_(CustomerTag.select(CustomerTag.customer)
+                                     .join(Tag).where(Tag.name == tag)))
+    where += _consent(filters.get("consent"), filters.get("consent_state"))
+    where += _dates(Customer.last_purchase_at, filters.get("purchase_from"),
+                    filters.get("purchase_to"), tz)
+    where += _dates(Customer.last_contact_at, filters.get("contact_from"),
+                    filters.get("contact_to"), tz)
+    for key, value in filters.fields.items():
+        where.append(_custom_field(key, value))
+    return where
+
+
+def _live(unindexed):
+    """Not erased. With a short list of search hits, SQLite must read those cards by primary
+    key; seeing ``erased_at IS NULL`` it may walk the (erased_at, updated_at) index of every
+    live card instead (1M cards: 200-600 ms). A unary + keeps it off that index."""
+    if unindexed and not models.is_postgres():
+        return Expression(NodeList((SQL("+"), Customer.erased_at), glue=""), "IS", SQL("NULL"))
+    return Customer.erased_at.is_null()
+
+
+def _owner(owner, staff):
+    if not owner:
+        return []
+    if owner == "none":
+        return [Customer.owner.is_null()]
+    if owner == "me":
+        return [Customer.owner == (staff.id if staff else 0)]
+    return [Customer.owner.in_(StaffUser.select(StaffUser.id).where(
+        StaffUser.public_id == owner))]
+
+
+def _consent(code, state):
+    """Cards whose latest event for the purpose grants it under the current policy version
+    (the ledger's current state, as services.consent.has_consent reads it), or the others."""
+    if not code or state not in CONSENT_STATES:
+        return []
+    later = ConsentEvent.alias("later")
+    newer = (later.select(SQL("1")).where(
+        (later.customer == ConsentEvent.customer) & (later.purpose == ConsentEvent.purpose)
+        & ((later.created_at > ConsentEvent.created_at)
+           | ((later.created_at == ConsentEvent.created_at) & (later.id > ConsentEvent.id)))))
+    granted = (ConsentEvent.select(ConsentEvent.customer).join(ConsentPurpose)
+               .where(ConsentPurpose.code == code, ConsentPurpose.active == True,
+                      ConsentEvent.granted == True,
+                      ConsentEvent.policy_version >= ConsentPurpose.current_version,
+                      ~fn.EXISTS(newer)))
+    return [Customer.id.in_(granted) if state == "granted" else Customer.id.not_in(granted)]
+
+
+def _dates(column, start, end, tz):
+    """Local calendar days [start, end] (either may be missing) as a UTC range on ``column``."""
+    where = []
+    for value, inclusive_end in ((start, False), (end, True)):
+        day = _date(value)
+        if value and day is None:
+            return [SQL("1 = 0")]
+        if day is None:
+            continue
+        if inclusive_end:
+            day += datetime.timedelta(days=1)
+        local = datetime.datetime.combine(day, datetime.time(), zoneinfo.ZoneInfo(tz))
+        moment = local.astimezone(datetime.UTC).replace(tzinfo=None)
+        where.append(column < moment if inclusive_end else column >= moment)
+    return where
+
+
+def _date(value):
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _custom_field(key, value):
+    """Equality on a custom field's value: choice and text as the string, bool as yes/no."""
+    custom = CustomField.get_or_none(CustomField.key == key, CustomField.active == True,
+                                     CustomField.sensitive == False)
+    if custom is None or custom.kind not in FIELD_KINDS:
+        return SQL("1 = 0")
+    wanted = value in ("1", "true", "yes") if custom.kind == "bool" else value
+    return Customer.id.in_(CustomFieldValue.select(CustomFieldValue.customer).where(
+        CustomFieldValue.field == custom.id, CustomFieldValue.value == wanted))
+
+
+_OPTIONS_SQL = (
+    "SELECT 'tier', code, name_zh, name_en, NULL, NULL, -rank, id FROM tier"
+    " UNION ALL SELECT 'staff', public_id, name, NULL, NULL, NULL, 0, id FROM staff_user"
+    " WHERE is_active"
+    " UNION ALL SELECT 'tag', name, NULL, NULL, NULL, NULL, 0, id FROM"
+    " (SELECT name, id FROM tag ORDER BY name LIMIT 500) AS t"
+    " UNION ALL SELECT 'purpose', code, name_zh, name_en, NULL, NULL, position, id"
+    " FROM consent_purpose WHERE active"
+    " UNION ALL SELECT 'field', key, label_zh, label_en, kind, CAST(choices AS TEXT), position,"
+    " id FROM custom_field WHERE active AND NOT sensitive AND kind IN ('choice', 'bool', 'text')"
+    " UNION ALL SELECT 'view', CAST(id AS TEXT), name, NULL, NULL, NULL, 0, id FROM saved_view"
+    " WHERE staff_id = {param}")
+
+
+@dataclass
+class Option:
+    """A row of what the list's forms offer (a tier, staff member, tag, purpose, custom field
+    or saved view), with the attribute names the templates read."""
+    kind: str
+    code: str
+    name_zh: str
+    name_en: str
+    field_kind: str
+    choices: list
+    order: int
+    id: int
+
+    # the names templates use for each kind
+    public_id = property(lambda self: self.code)
+    key = property(lambda self: self.code)
+    name = property(lambda self: self.name_zh)
+    label_zh = property(lambda self: self.name_zh)
+    label_en = property(lambda self: self.name_en)
+
+
+def list_options(staff):
+    """What the list's forms offer, in one query (the list is a hot page): tiers, active staff,
+    tags, consent purposes, the custom fields the list filters on, and the staff member's own
+    saved views, each kind in its order."""
+    rows = models.db.execute_sql(_OPTIONS_SQL.format(param=models.db.param),
+                                 (staff.id if staff else 0,)).fetchall()
+    found = {"tier": [], "staff": [], "tag": [], "purpose": [], "field": [], "view": []}
+    for kind, code, zh, en, field_kind, choices, order, row_id in rows:
+        found[kind].append(Option(kind, code, zh, en, field_kind,
+                                  json.loads(choices) if choices else None, order, row_id))
+    by_name = {"staff", "tag", "view"}
+    for kind, options in found.items():
+        options.sort(key=(lambda o: (o.name_zh or o.code, o.id)) if kind in by_name
+                     else (lambda o: (o.order, o.id)))
+    return {"tiers": found["tier"], "staff": found["staff"],
+            "tags": [o.code for o in found["tag"]], "purposes": found["purpose"],
+            "fields": found["field"], "views": found["view"], "statuses": CUSTOMER_STATUSES}
+
+
+def staff_name(public_id):
+    """The name of the staff member with this public id, or None."""
+    staff = StaffUser.get_or_none(StaffUser.public_id == public_id)
+    return staff.name if staff else None
+
+
+# --- saved views ------------------------------------------------------------------------------
+
+def save_view(staff, name, filters, actor):
+    """Save (or replace, by name) the staff member's view of these filters."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(N_("Give the view a name."), "name")
+    if len(name) > VIEW_NAME_MAX:
+        raise DomainError(N_("Use at most %(num)s characters."), "name", num=VIEW_NAME_MAX)
+    query = [[k, v] for k, v in filters.as_query()]
+    with models.atomic():
+        view = SavedView.get_or_none(SavedView.staff == staff, SavedView.name == name)
+        before = None if view is None else {"query": view.query}
+        if view is None:
+            view = SavedView.create(staff=staff, name=name, query=query)
+        else:
+            view.query = query
+            view.save()
+        audit.record(actor, "saved_view.save", "saved_view", view.id, before=before,
+                     after={"name": name, "query": query})
+    return view
+
+
+def delete_view(staff, view_id, actor):
+    """Delete one of the staff member's own views (another's is "not found")."""
+    with models.atomic():
+        view = SavedView.get_or_none(SavedView.id == view_id, SavedView.staff == staff)
+        if view is None:
+            raise DomainError(N_("There is no such saved view."))
+        audit.record(actor, "saved_view.delete", "saved_view", view.id,
+                     before={"name": view.name, "query": view.query})
+        view.delete_instance()
+
+
+def get_view(staff, view_id):
+    return SavedView.get_or_none(SavedView.id == view_id, SavedView.staff == staff)
+
+
+# --- bulk actions -----------------------------------------------------------------------------
+
+def target_query(filters, ids=None, staff=None, tz="Asia/Shanghai"):
+    """Live cards a bulk action applies to: the checked public ids, or all the filter finds."""
+    where = conditions(filters, staff, tz) if ids is None else [
+        Customer.erased_at.is_null(), Customer.public_id.in_(list(ids)[:BULK_CHUNK])]
+    return Customer.select(Customer.id).where(*where)
+
+
+def bulk_value(action, value):
+    """The action's target value checked: (column value, audit label). Raises DomainError."""
+    value = (value or "").strip()
+    if action == "status":
+        if value not in CUSTOMER_STATUSES:
+            raise DomainError(N_("Choose a status."), "value")
+        return value, value
+    if action == "owner":
+        if value == "none":
+            return None, None
+        staff = StaffUser.get_or_none(StaffUser.public_id == value,
+                                      StaffUser.is_active == True)
+        if staff is None:
+            raise DomainError(N_("Choose a member of staff."), "value")
+        return staff.id, staff.email
+    if action == "tag":
+        if not value or len(value) > 64:
+            raise DomainError(N_("Type a tag of at most 64 characters."), "value")
+        return value, value
+    raise DomainError(N_("Choose an action."), "action")
+
+
+def bulk_apply(action, value, targets, actor):
+    """Apply ``action`` (tag / owner / status) to the cards of ``targets`` (a query of ids) in
+    one transaction; return how many cards changed. Cards already in that state are left out."""
+    column_value, shown = bulk_value(action, value)
+    with models.atomic():
+        if action == "tag":
+            tag, _ = Tag.get_or_create(name=column_value)
+            has_tag = CustomerTag.select(CustomerTag.customer).where(CustomerTag.tag == tag)
+            changing = targets.where(Customer.id.not_in(has_tag))
+            rows = list(changing.select(Customer.id, Customer.public_id).tuples())
+            for chunk in chunked([r[0] for r in rows], BULK_CHUNK):
+                CustomerTag.insert_from(
+                    Customer.select(Customer.id, SQL(str(int(tag.id))))
+                    .where(Customer.id.in_(chunk)),
+                    [CustomerTag.customer, CustomerTag.tag]).execute()
+            events = [(r[0], r[1], None, {"tag": shown}) for r in rows]
+        else:
+            column = Customer.status if action == "status" else Customer.owner
+            changed = column.is_null(False) if column_value is None else (
+                (column != column_value) | column.is_null())
+            if action == "status":
+                query = targets.select(Customer.id, Customer.public_id, Customer.status)
+            else:
+                query = (targets.select(Customer.id, Customer.public_id, StaffUser.email)
+                         .join(StaffUser, JOIN.LEFT_OUTER, on=(Customer.owner == StaffUser.id)))
+            query = query.where(changed)
+            rows = list(query.tuples())
+            now = models.utcnow()
+            for chunk in chunked([r[0] for r in rows], BULK_CHUNK):
+                (Customer.update({column: column_value, Customer.updated_at: now,
+                                  Customer.version: Customer.version + 1})
+                 .where(Customer.id.in_(chunk)).execute())
+            events = [(r[0], r[1], {action: r[2]}, {action: shown}) for r in rows]
+        _audit_many(actor, "customer.bulk_" + action, events)
+    return len(events)
+
+
+def _audit_many(actor, action, events):
+    """One hash-chained audit event per (customer id, public id, before, after), inserted in
+    batches inside the caller's transaction."""
+    if not events:
+        return
+    audit._lock_chain()
+    tail = models.AuditEvent.select(models.AuditEvent.hash).order_by(
+        models.AuditEvent.id.desc()).first()
+    prev = tail.hash if tail else ""
+    when = models.utcnow().replace(microsecond=0)
+    rows = []
+    for customer_id, public_id, before, after in events:
+        event = models.AuditEvent(
+            actor_kind=actor.kind, actor_id=actor.id, actor_label=actor.label or "",
+            action=action, entity="customer", entity_id=public_id, customer_id=customer_id,
+            before=audit.jsonable(before), after=audit.jsonable(after), ip=actor.ip,
+            user_agent=actor.user_agent, prev_hash=prev, created_at=when)
+        event.hash = prev = audit._digest(event.prev_hash, event)
+        rows.append(event.__data__)
+    for batch in chunked(rows, 1000):
+        models.AuditEvent.insert_many(batch).execute()
