@@ -33,6 +33,8 @@ def register_blueprints(app):
     for module in (dashboard, cards, card, outbox, requests, reviews, feedback):
         app.register_blueprint(module.bp)
     app.register_blueprint(surveys.bp)
+    from backoffice import segments
+    app.register_blueprint(segments.bp)  # saved filters and static lists of cards
     from backoffice import tasks, tiers
     app.register_blueprint(tasks.bp)  # follow-ups and "My day"
     app.register_blueprint(tiers.bp)  # tiers, their rules, a card's override

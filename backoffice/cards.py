@@ -18,7 +18,6 @@ from flask_login import current_user
 
 from services import DomainError, card_list
 from services.actors import Actor
-from webcore.pagination import Page
 from webcore.signin import client_ip
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
@@ -35,8 +34,8 @@ def _tz():
 
 
 def _page(filters):
-    rows, count = card_list.list_query(filters, current_user.user, _tz())
-    return Page(rows, per_page=PER_PAGE, count_query=count)
+    return card_list.list_page(filters, current_user.user, _tz(),
+                               max(1, request.args.get("page", 1, type=int)), PER_PAGE)
 
 
 def _list_url(filters, page=1):

@@ -223,3 +223,53 @@ def test_bulk_without_csrf_is_refused(client, staff_login):
     response = client.post("/staff/cards/bulk", data={
         "action": "status", "status_value": "lost", "scope": "selected", "ids": [a.public_id]})
     assert response.status_code == 400 and Customer.get_by_id(a.id).status == "prospect"
+
+
+def test_a_search_with_filters_stops_counting_at_the_cap(client, staff_login, monkeypatch):
+    from backoffice import cards as cards_view
+    from services import card_list
+    staff_login()
+    for suffix in "一二三四五":
+        _card("张伟" + suffix, city="上海", province="上海")
+    _card("张伟六", city="北京", province="北京")
+    monkeypatch.setattr(card_list, "COUNT_CAP", 2)
+    monkeypatch.setattr(cards_view, "PER_PAGE", 1)
+    first = client.get("/staff/cards/results?q=张伟&city=上海", headers=EN).get_data(as_text=True)
+    assert "2+ cards" in first and "Page 1 · 2+ in all" in first
+    assert "all the 2+ cards the filter finds" in first
+    assert re.search(r'href="/staff/cards/\?[^"]*page=2', first)  # a next page
+    zh = client.get("/staff/cards/results?q=张伟&city=上海",
+                    headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    assert re.search(r'id="card-count">[^<]*2\+', zh)
+    third = client.get("/staff/cards/results?q=张伟&city=上海&page=3",
+                       headers=EN).get_data(as_text=True)  # counts on as far as this page
+    assert "3+ cards" in third and re.search(r'href="/staff/cards/\?[^"]*page=4', third)
+    last = client.get("/staff/cards/results?q=张伟&city=上海&page=5",
+                      headers=EN).get_data(as_text=True)  # the end: the exact count again
+    assert "5 cards" in last and "Page 5 of 5 · 5 in all" in last and "page=6" not in last
+    seen = set()
+    for page in range(1, 6):
+        shown = names(client, f"?q=张伟&city=上海&page={page}")
+        assert len(shown) == 1
+        seen.update(shown)
+    assert seen == {"张伟" + s for s in "一二三四五"}  # paging walks every card once
+
+
+def test_a_search_alone_counts_its_hits_up_to_the_search_cap(client, staff_login, monkeypatch):
+    from backoffice import cards as cards_view
+    from services import card_list
+    staff_login()
+    for suffix in "一二三四":
+        _card("张伟" + suffix)
+    _card("王芳")
+    body = client.get("/staff/cards/results?q=张伟", headers=EN).get_data(as_text=True)
+    assert "4 cards" in body and "+ cards" not in body
+    monkeypatch.setattr(card_list, "SEARCH_CAP", 3)  # more hits than that: not counted
+    monkeypatch.setattr(card_list, "COUNT_CAP", 2)
+    monkeypatch.setattr(cards_view, "PER_PAGE", 1)
+    body = client.get("/staff/cards/results?q=张伟", headers=EN).get_data(as_text=True)
+    assert "3+ cards" in body
+    assert {n for p in range(1, 5) for n in names(client, f"?q=张伟&page={p}")} == {
+        "张伟" + s for s in "一二三四"}
+    assert "1 card" in client.get("/staff/cards/results?q=王芳",
+                                  headers=EN).get_data(as_text=True)
