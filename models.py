@@ -142,6 +142,25 @@ class MoneyField(DecimalField):
 
 # --- staff ------------------------------------------------------------------------------------
 
+class SealedCharField(CharField):
+    """A short secret kept encrypted at rest (a Fernet token of services/crypto.py): Python code
+    reads and writes the clear value, the column only ever holds the ciphertext. The keys live
+    in the settings, which only the services read, hence the import at first use. A value no
+    configured key opens raises (fail closed: a 2FA secret must never read as "none")."""
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        from services import crypto
+        return crypto.encrypt(value)
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        from services import crypto
+        return crypto.decrypt(value)
+
+
 STAFF_ROLES = ("admin", "manager", "agent", "marketer", "viewer")
 
 
@@ -154,7 +173,7 @@ class StaffUser(BaseModel):
     role = CharField(max_length=16, default="agent")
     is_active = BooleanField(default=True)
     preferred_language = CharField(max_length=5, null=True)
-    totp_secret = CharField(max_length=64, null=True)
+    totp_secret = SealedCharField(max_length=255, null=True)  # encrypted at rest
     recovery_codes = JSONField(null=True)  # hashes of unused recovery codes
     totp_enabled_at = DateTimeField(null=True)  # 2FA on; a secret without it is mid-enrolment
     totp_last_step = IntegerField(null=True)  # last accepted time step: no code replays
@@ -472,6 +491,12 @@ class Campaign(BaseModel):
     created_at = DateTimeField(default=utcnow)
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
+    track_opens = BooleanField(default=False)  # a 1x1 image in an HTML part records opens
+    updated_at = DateTimeField(default=utcnow)
+    # The worker that sends holds the campaign until this time (renewed as it goes); a worker
+    # that died lets it lapse and the next one resumes where it stopped.
+    lease_until = DateTimeField(null=True)
+    last_error = TextField(null=True)  # why a scheduled start did not happen
 
 
 class CampaignRecipient(BaseModel):
@@ -488,6 +513,8 @@ class CampaignRecipient(BaseModel):
     clicked_at = DateTimeField(null=True)
     responded_at = DateTimeField(null=True)
     converted_at = DateTimeField(null=True)
+    tier = ForeignKeyField(Tier, null=True, backref="+", on_delete="SET NULL")  # when queued
+    next_attempt_at = DateTimeField(null=True)  # after a 4xx: not before this time
 
     class Meta:
         indexes = ((("campaign", "customer"), True), (("campaign", "status"), False))

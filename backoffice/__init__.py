@@ -1,11 +1,11 @@
 """The staff back office: cards, records, follow-ups, campaigns, analytics (desktop, dense)."""
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 import config
 from backoffice import access
 from services.access import can
 from webcore import build_app
+from webcore.signin import principal
 
 ROLE_LABELS = {"admin": _l("Admin"), "manager": _l("Manager"), "agent": _l("Agent"),
                "marketer": _l("Marketer"), "viewer": _l("Viewer")}
@@ -19,10 +19,15 @@ def create_app(test_config=None):
                     public_endpoints=public, guard=access.init_app)
     register_blueprints(app)
     app.jinja_env.globals.update(
-        can=lambda permission: current_user.is_authenticated and can(current_user.role,
-                                                                     permission),
+        can=_can,
         role_label=lambda role: ROLE_LABELS.get(role, role))
     return app
+
+
+def _can(permission):
+    """``can(permission)`` in templates: may the signed-in staff member do this?"""
+    user = principal()
+    return user.is_authenticated and can(user.role, permission)
 
 
 def register_blueprints(app):
@@ -44,3 +49,5 @@ def register_blueprints(app):
     from backoffice import staff
     app.register_blueprint(staff.bp)  # staff administration and the roles page
     app.register_blueprint(staff.invite_bp)  # the page behind a staff invitation link
+    from backoffice import campaigns
+    app.register_blueprint(campaigns.bp)  # email campaigns: write, preview, send, results

@@ -55,13 +55,26 @@ ACTION_LABELS = {
     "purchase.delete": _l("Purchase deleted"), "interaction.create": _l("Interaction logged"),
     "service.create": _l("Service record added"), "task.create": _l("Follow-up created"),
     "task.done": _l("Follow-up done"), "demo.seed": _l("Demo data loaded"),
+    "campaign.create": _l("Campaign created"), "campaign.update": _l("Campaign changed"),
+    "campaign.delete": _l("Campaign deleted"), "campaign.test": _l("Campaign test sent"),
+    "campaign.schedule": _l("Campaign scheduled"),
+    "campaign.unschedule": _l("Campaign schedule cancelled"),
+    "campaign.schedule_failed": _l("Scheduled campaign could not start"),
+    "campaign.start": _l("Campaign sending started"), "campaign.pause": _l("Campaign paused"),
+    "campaign.resume": _l("Campaign resumed"), "campaign.cancel": _l("Campaign cancelled"),
+    "campaign.finish": _l("Campaign sent"),
+    "survey.create": _l("Survey created"), "survey.update": _l("Survey changed"),
+    "survey.status": _l("Survey status changed"), "survey.invite": _l("Survey invitation sent"),
+    "survey.remind": _l("Survey reminder sent"),
+    "survey.remind_skipped": _l("Survey reminder skipped"),
 }
 ENTITY_LABELS = {"customer": _l("Card"), "change_request": _l("Change request"),
                  "custom_field": _l("Custom field"), "feedback": _l("Feedback"),
                  "staff": _l("Staff account"), "portal_account": _l("Portal account"),
                  "data_request": _l("Data request"), "tier": _l("Tier"), "task": _l("Follow-up"),
                  "purchase": _l("Purchase"), "interaction": _l("Interaction"),
-                 "campaign": _l("Campaign"), "survey": _l("Survey")}
+                 "campaign": _l("Campaign"), "survey": _l("Survey"),
+                 "survey_invite": _l("Survey invitation"), "segment": _l("Segment")}
 
 
 class LogFilterForm(FlaskForm):

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from services import DomainError, card_list
@@ -55,10 +56,17 @@ def _query_args(pairs):
     return {key: values[0] if len(values) == 1 else values for key, values in args.items()}
 
 
+def _filter_errors(filters):
+    """{query name: message} for filter values that cannot match, shown at their inputs."""
+    return {name: _(message, **params)
+            for name, (message, params) in card_list.filter_errors(filters).items()}
+
+
 def _context(filters):
     query = filters.as_query()
     choices = card_list.list_options(current_user.user)
     return {"filters": filters, "page": _page(filters), "query": query,
+            "filter_errors": _filter_errors(filters),
             "query_args": _query_args(query), "choices": choices, "views": choices["views"],
             "owners": choices["staff"], "statuses": choices["statuses"],
             "list_url": _list_url(filters)}
@@ -133,19 +141,33 @@ def bulk():
     if not every and not ids:
         flash(_("Tick at least one card, or choose all the cards the filter finds."), "danger")
         return redirect(_list_url(filters))
+    if every and card_list.filter_errors(filters):
+        flash(_("Correct the marked filters first."), "danger")
+        return redirect(_list_url(filters))
     targets = card_list.target_query(filters, ids, current_user.user, _tz())
     try:
-        card_list.bulk_value(action, value)
-        if every:
-            total = targets.count()
-            if request.form.get("confirmed") != str(total):
-                return render_template("backoffice/cards/bulk_confirm.html", total=total,
-                                       action=action, value=value, query=filters.as_query(),
-                                       owner_name=card_list.staff_name(value),
-                                       list_url=_list_url(filters))
+        shown = card_list.bulk_value(action, value)[1]
+        total = targets.count() if every or action == "list" else None
+        if every and request.form.get("confirmed") != str(total):
+            return render_template("backoffice/cards/bulk_confirm.html", total=total,
+                                   action=action, value=value, query=filters.as_query(),
+                                   owner_name=card_list.staff_name(value), shown=shown,
+                                   list_url=_list_url(filters))
         changed = card_list.bulk_apply(action, value, targets, _actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
     else:
-        flash(_("%(num)s cards changed.", num=changed), "success")
+        _flash_done(action, changed, total, shown)
     return redirect(_list_url(filters))
+
+
+def _flash_done(action, changed, total, shown):
+    if action != "list":
+        flash(_("%(num)s cards changed.", num=changed), "success")
+        return
+    flash(ngettext("%(num)s card added to the list %(list)s.",
+                   "%(num)s cards added to the list %(list)s.", changed, list=shown),
+          "success")
+    if total and total > changed:
+        flash(ngettext("%(num)s card was already in this list.",
+                       "%(num)s cards were already in this list.", total - changed), "info")

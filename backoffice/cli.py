@@ -98,8 +98,8 @@ def seed_scale(customers, transactions, seed):
                                                "FIELD_ENCRYPTION_KEYS, and change nothing.")
 @click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
 def rotate_keys(new_key, batch):
-    """Re-encrypt every sensitive value (ID numbers, sensitive custom fields) with the first
-    key of FIELD_ENCRYPTION_KEYS; afterwards the older keys can be removed."""
+    """Re-encrypt every sensitive value (ID numbers, sensitive custom fields, staff 2FA
+    secrets) with the first key of FIELD_ENCRYPTION_KEYS; afterwards the older keys can be removed."""
     from services import crypto, custom_fields
     if new_key:
         click.echo(crypto.new_key())
@@ -112,4 +112,5 @@ def rotate_keys(new_key, batch):
         raise click.ClickException(f"{exc}: keep every old key in FIELD_ENCRYPTION_KEYS "
                                    "until the rotation has run") from exc
     click.echo(f"re-encrypted: {counts['id_numbers']} ID numbers, "
-               f"{counts['field_values']} sensitive field values.")
+               f"{counts['field_values']} sensitive field values, "
+               f"{counts['totp_secrets']} staff 2FA secrets.")

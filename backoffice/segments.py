@@ -24,7 +24,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from models import Customer, Segment, Survey, Tier
-from services import DomainError, card_list, segments
+from services import DomainError, card_list, custom_fields, segments
 from services.actors import Actor
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm, show_error
@@ -205,11 +205,24 @@ def _describe(pairs):
         "min_purchases": _("Purchases at least"), "max_purchases": _("Purchases at most"),
         "min_spend": _("Total spend at least"), "max_spend": _("Total spend at most"),
         "birthday_month": _("Birthday month"), "survey": _("Survey"), "nps": _("Answer")}
+    fields = custom_fields.fields_by_key(
+        {k[3:].partition(".")[0] for k, _v in pairs if k.startswith(card_list.FIELD_PREFIX)})
     described = []
     for key, value in pairs:
-        described.append((labels.get(key) or _("Custom field %(key)s", key=key[3:]),
-                          _shown(key, value)))
+        described.append((labels.get(key) or _field_label(fields, key), _shown(key, value)))
     return described
+
+
+def _field_label(fields, key):
+    """A custom field's criterion in words: its label, "from" or "to" for a range."""
+    name, _dot, end = key[len(card_list.FIELD_PREFIX):].partition(".")
+    field = fields.get(name)
+    lang = str(get_locale() or "zh")[:2]
+    label = (getattr(field, f"label_{lang}", None) or field.label_zh) if field else name
+    if end in card_list.RANGE_ENDS:
+        return _("%(field)s from", field=label) if end == "from" else _("%(field)s to",
+                                                                        field=label)
+    return label
 
 
 def _shown(key, value):
@@ -308,3 +321,57 @@ def delete(public_id):
         return redirect(url_for("segments.detail", public_id=public_id))
     flash(_("Segment deleted."), "success")
     return redirect(url_for("segments.index"))
+
+
+# --- a card's static lists (loaded into the card page by htmx) -----------------------------------
+
+def _card_or_404(public_id):
+    customer = None if "\x00" in public_id else Customer.get_or_none(
+        Customer.public_id == public_id, Customer.erased_at.is_null())
+    if customer is None:
+        abort(404)
+    return customer
+
+
+def _card_lists(customer, message=None, level="success", error=None, status=200):
+    """The card's lists control: a part for htmx (always 200: htmx swaps in nothing else),
+    else a page of its own (no JS)."""
+    partial = bool(request.headers.get("HX-Request"))
+    template = f"backoffice/segments/{'_' if partial else ''}card_lists.html"
+    return render_template(template, customer=customer, member_of=segments.lists_of(customer),
+                           lists=segments.static_lists(), message=message, level=level,
+                           error=error), 200 if partial else status
+
+
+@bp.route("/card/<public_id>")
+def card_lists(public_id):
+    return _card_lists(_card_or_404(public_id))
+
+
+def _change_card(public_id, change, done, unchanged):
+    """Add the card to (or remove it from) the posted static list; the control again."""
+    customer = _card_or_404(public_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        segment = segments.static_list(request.form.get("segment"))
+        changed = change(segment, customer, _actor())
+    except DomainError as exc:
+        return _card_lists(customer, error=_(exc.message, **exc.params), status=400)
+    message = (done if changed else unchanged) % {"list": segment.name}
+    if not request.headers.get("HX-Request"):
+        flash(message, "success" if changed else "info")
+        return redirect(url_for("card.detail", public_id=public_id))
+    return _card_lists(customer, message, "success" if changed else "info")
+
+
+@bp.route("/card/<public_id>/add", methods=["POST"])
+def card_add(public_id):
+    return _change_card(public_id, segments.add_card, _("Added to the list %(list)s."),
+                        _("Already in this list: %(list)s."))
+
+
+@bp.route("/card/<public_id>/remove", methods=["POST"])
+def card_remove(public_id):
+    return _change_card(public_id, segments.remove_card, _("Removed from the list %(list)s."),
+                        _("Not in this list: %(list)s."))

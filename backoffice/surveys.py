@@ -1,5 +1,5 @@
 """Surveys in the back office: the list, the builder (settings, questions, order, status, the
-anonymous link, invitations by card number) and the results with their exports."""
+anonymous link, invitations by card number, reminders) and the results with their exports."""
 import re
 
 from flask import (
@@ -19,10 +19,10 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from models import Segment, SurveyQuestion, Tier
-from services import DomainError, survey_results, surveys
+from services import DomainError, survey_reminders, survey_results, surveys
 from services.actors import Actor
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm, show_error
@@ -37,7 +37,9 @@ KIND_LABELS = {"nps": _l("NPS (0-10)"), "rating": _l("Rating (1-5)"),
                "short_text": _l("Short text"), "long_text": _l("Long text")}
 OUTCOME_LABELS = {"sent": _l("sent"), "no_consent": _l("skipped: no email-marketing consent"),
                   "erased": _l("skipped: erased card"), "no_email": _l("skipped: no email"),
-                  "answered": _l("skipped: already answered"), "unknown": _l("not found")}
+                  "answered": _l("skipped: already answered"), "unknown": _l("not found"),
+                  "undeliverable": _l("skipped: the address cannot be used")}
+REMINDERS_PER_CLICK = 500  # the hourly job sends the rest
 
 
 class SurveyForm(FlaskForm):
@@ -48,6 +50,10 @@ class SurveyForm(FlaskForm):
     invite_days = IntegerField(_l("Personal links stay valid for (days)"), default=14,
                                validators=[InputRequired(_l("Enter a number of days.")),
                                            NumberRange(*surveys.INVITE_DAYS)])
+    # Empty means no reminder; the range is the service's rule (message at the field).
+    reminder_days = IntegerField(_l("Remind after (days)"), validators=[Optional()],
+                                 render_kw={"min": surveys.REMINDER_DAYS[0],
+                                            "max": surveys.REMINDER_DAYS[1]})
     task_on_detractor = BooleanField(_l("Create a follow-up task for the card's owner when "
                                         "a customer gives NPS 0-6 or a rating of 1-2"),
                                      default=True)
@@ -141,7 +147,8 @@ def _show(survey, settings_form=None, question_form=None, invite_form=None, coun
         questions=surveys.questions(survey), editable=surveys.questions_editable(survey),
         has_responses=surveys.has_responses(survey), statuses=STATUS_LABELS,
         kinds=KIND_LABELS, targets={c: (zh, en) for c, zh, en, _k in surveys.mapping_targets()},
-        public_url=public_url, counts=counts, outcomes=OUTCOME_LABELS, empty=EmptyForm())
+        public_url=public_url, counts=counts, outcomes=OUTCOME_LABELS, empty=EmptyForm(),
+        reminders=survey_reminders.overview(survey))
 
 
 @bp.route("/<public_id>")
@@ -268,6 +275,19 @@ def invite(public_id):
         else:
             flash(_("Invitations: %(sent)s sent.", sent=counts["sent"]), "success")
     return _show(survey, invite_form=form, counts=counts)
+
+
+@bp.route("/<public_id>/reminders", methods=["POST"])
+def send_reminders(public_id):
+    survey = _survey_or_404(public_id)
+    if EmptyForm().validate_on_submit():
+        counts = survey_reminders.send_reminders(limit=REMINDERS_PER_CLICK, survey=survey,
+                                                 actor=_actor())
+        skipped = "; ".join(f"{n} {OUTCOME_LABELS[code]}" for code, n in counts.items()
+                            if n and code != "sent")
+        flash(_("Reminders: %(sent)s sent.", sent=counts["sent"])
+              + (f" {skipped}" if skipped else ""), "success")
+    return redirect(url_for(".detail", public_id=public_id) + "#reminders")
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ PUBLIC_ENDPOINTS = {"auth.login", "access.claim", "access.request_link", "access
                     "access.request_reset", "access.reset", "email.confirm",
                     "consent.confirm", "consent.unsubscribe", "consent.one_click",
                     "access.register", "access.confirm_registration", "details.confirm",
-                    "surveys.answer", "surveys.answer_public"}
+                    "surveys.answer", "surveys.answer_public", "campaigns.open_pixel"}
 
 
 def create_app(test_config=None):
@@ -32,9 +32,10 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
-    from portal import (access, auth, consent, details, email, feedback, history, home,
-                        mydata, preferences)
+    from portal import (access, auth, campaigns, consent, details, email, feedback, history,
+                        home, mydata, preferences)
     app.register_blueprint(access.bp)
+    app.register_blueprint(campaigns.bp)
     app.register_blueprint(mydata.bp)
     app.register_blueprint(preferences.bp)
     app.register_blueprint(consent.bp)

@@ -17,13 +17,15 @@ PERMISSIONS = {
     "tiers.manage": N_("Define tiers and their rules; override a card's tier"),
     "tasks.manage": N_("See and reassign every staff member's follow-ups"),
     "campaigns.manage": N_("Build segments, surveys and campaigns; read their results"),
+    "campaigns.transactional": N_("Mark a campaign as a service notice (sent without the "
+                                  "marketing-consent check)"),
 }
 
 _ALL = frozenset(PERMISSIONS)
 
 MATRIX = {
     "admin": _ALL,
-    "manager": _ALL - {"staff.manage", "dictionary.manage"},
+    "manager": _ALL - {"staff.manage", "dictionary.manage", "campaigns.transactional"},
     "agent": frozenset({"dashboard.view", "cards.view", "cards.edit", "outbox.view"}),
     "marketer": frozenset({"dashboard.view", "cards.view", "cards.export", "outbox.view",
                            "campaigns.manage"}),

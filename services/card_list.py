@@ -7,7 +7,7 @@ import math
 import zoneinfo
 from dataclasses import dataclass, field
 
-from peewee import JOIN, SQL, Expression, NodeList, chunked, fn
+from peewee import JOIN, SQL, Expression, NodeList, Value, chunked, fn
 
 import models
 from models import (
@@ -16,24 +16,26 @@ from models import (
     ConsentPurpose,
     Customer,
     CustomerTag,
-    CustomField,
-    CustomFieldValue,
     SavedView,
+    Segment,
+    SegmentMember,
     StaffUser,
     Tag,
     Tier,
 )
-from services import N_, DomainError, audit, search
+from services import N_, DomainError, audit, custom_fields, search
 
 SORTS = ("updated", "name", "last_contact", "spend", "newest")
 CONSENT_STATES = ("granted", "not")
-FIELD_KINDS = ("choice", "bool", "text")  # custom fields the list filters on (equality)
 SCALARS = ("q", "tier", "status", "owner", "province", "city", "source", "industry",
            "consent", "consent_state", "purchase_from", "purchase_to", "contact_from",
            "contact_to", "sort")
-FIELD_PREFIX = "cf_"
+FIELD_PREFIX = "cf_"  # cf_<key>=value; number and date ranges: cf_<key>.from / cf_<key>.to
+RANGE_ENDS = ("from", "to")
+YES, NO = ("yes", "1", "true"), ("no", "0", "false")
+NOTHING = SQL("1 = 0")
 MAX_VALUE = 200
-BULK_ACTIONS = ("tag", "owner", "status")
+BULK_ACTIONS = ("tag", "owner", "status", "list")  # list: add to a static list (segment)
 BULK_CHUNK = 5000
 SEARCH_CAP = 10_000  # up to this many hits, the list reads the matching cards by id
 COUNT_CAP = 1000  # a search with filters counts its cards up to this many ("1,000+")
@@ -43,7 +45,7 @@ VIEW_NAME_MAX = 100
 @dataclass
 class Filters:
     """What the list shows: every value a plain string ("" when unset), tags a list,
-    custom fields {key: value}."""
+    custom fields {key: value} ({"key.from": low, "key.to": high} for a range)."""
     values: dict = field(default_factory=dict)
     tags: list = field(default_factory=list)
     fields: dict = field(default_factory=dict)
@@ -81,7 +83,7 @@ def parse(pairs):
         elif key == "tag" and value not in filters.tags:
             filters.tags.append(value)
         elif key.startswith(FIELD_PREFIX) and len(key) > len(FIELD_PREFIX):
-            filters.fields[key[len(FIELD_PREFIX):][:64]] = value
+            filters.fields[key[len(FIELD_PREFIX):][:70]] = value
     return filters
 
 
@@ -195,8 +197,7 @@ def _conditions(filters, staff, tz, ids):
                     filters.get("purchase_to"), tz)
     where += _dates(Customer.last_contact_at, filters.get("contact_from"),
                     filters.get("contact_to"), tz)
-    for key, value in filters.fields.items():
-        where.append(_custom_field(key, value))
+    where += _field_terms(filters)[0]
     return where
 
 
@@ -262,15 +263,68 @@ def _date(value):
         return None
 
 
-def _custom_field(key, value):
-    """Equality on a custom field's value: choice and text as the string, bool as yes/no."""
-    custom = CustomField.get_or_none(CustomField.key == key, CustomField.active == True,
-                                     CustomField.sensitive == False)
-    if custom is None or custom.kind not in FIELD_KINDS:
-        return SQL("1 = 0")
-    wanted = value in ("1", "true", "yes") if custom.kind == "bool" else value
-    return Customer.id.in_(CustomFieldValue.select(CustomFieldValue.customer).where(
-        CustomFieldValue.field == custom.id, CustomFieldValue.value == wanted))
+# --- custom fields ------------------------------------------------------------------------------
+
+def _field_parts(filters):
+    """{key: {"": value, "from": low, "to": high}} of the custom-field filters, and the query
+    names whose ending is not one of those."""
+    parts, odd = {}, []
+    for name, value in filters.fields.items():
+        key, dot, end = name.partition(".")
+        if dot and end not in RANGE_ENDS:
+            odd.append(name)
+        else:
+            parts.setdefault(key, {})[end] = value
+    return parts, odd
+
+
+def _field_term(field, parts):
+    """One condition for a field's filter (raises DomainError for a value it cannot hold)."""
+    value, low, high = parts.get(""), parts.get("from"), parts.get("to")
+    if value is None:
+        return custom_fields.filter_expression(field, low=low, high=high)
+    if field.kind == "bool":
+        if value.lower() not in YES + NO:
+            raise DomainError(N_("Choose yes or no."))
+        having = custom_fields.filter_expression(field, True)
+        return having if value.lower() in YES else ~having
+    return custom_fields.filter_expression(field, value)
+
+
+def _field_terms(filters):
+    """(WHERE terms, {query name: (message, params)}) of the custom-field filters, built by
+    ``custom_fields.filter_expression`` (the one helper lists and segments share). A filter
+    that cannot hold (an unknown or sensitive field, "abc" for a number) matches nothing and
+    names its error, so that the list shows it at that filter and keeps the others."""
+    if not filters.fields:
+        return [], {}
+    parts, odd = _field_parts(filters)
+    fields = custom_fields.fields_by_key(parts)
+    terms, errors = [], {}
+    for name in odd:
+        terms.append(NOTHING)
+        errors[FIELD_PREFIX + name] = (N_("There is no such filter."), {})
+    for key, given in parts.items():
+        field = fields.get(key)
+        if field is None or not field.active:
+            terms.append(NOTHING)
+            errors[FIELD_PREFIX + key] = (N_("This field no longer exists."), {})
+            continue
+        bad = {}
+        for end in given:  # each input on its own, so that the message goes to the right one
+            try:
+                _field_term(field, {end: given[end]})
+            except DomainError as exc:
+                bad[FIELD_PREFIX + key + ("." + end if end else "")] = (exc.message, exc.params)
+        terms.append(NOTHING if bad else _field_term(field, given))
+        errors.update(bad)
+    return terms, errors
+
+
+def filter_errors(filters):
+    """{query name: (message, params)} for each filter value that cannot match (shown at its
+    field); empty when every filter is usable."""
+    return _field_terms(filters)[1]
 
 
 _OPTIONS_SQL = (
@@ -282,9 +336,12 @@ _OPTIONS_SQL = (
     " UNION ALL SELECT 'purpose', code, name_zh, name_en, NULL, NULL, position, id"
     " FROM consent_purpose WHERE active"
     " UNION ALL SELECT 'field', key, label_zh, label_en, kind, CAST(choices AS TEXT), position,"
-    " id FROM custom_field WHERE active AND NOT sensitive AND kind IN ('choice', 'bool', 'text')"
+    " id FROM custom_field WHERE active AND NOT sensitive"
     " UNION ALL SELECT 'view', CAST(id AS TEXT), name, NULL, NULL, NULL, 0, id FROM saved_view"
-    " WHERE staff_id = {param}")
+    " WHERE staff_id = {param}"
+    " UNION ALL SELECT 'list', public_id, name, NULL, NULL, NULL, 0, id FROM"
+    " (SELECT public_id, name, id FROM segment WHERE kind = 'static' ORDER BY name LIMIT 500)"
+    " AS s")
 
 
 @dataclass
@@ -310,21 +367,23 @@ class Option:
 
 def list_options(staff):
     """What the list's forms offer, in one query (the list is a hot page): tiers, active staff,
-    tags, consent purposes, the custom fields the list filters on, and the staff member's own
-    saved views, each kind in its order."""
+    tags, consent purposes, the custom fields the list filters on, the staff member's own
+    saved views and the static lists (bulk "add to the list"), each kind in its order."""
     rows = models.db.execute_sql(_OPTIONS_SQL.format(param=models.db.param),
                                  (staff.id if staff else 0,)).fetchall()
-    found = {"tier": [], "staff": [], "tag": [], "purpose": [], "field": [], "view": []}
+    found = {"tier": [], "staff": [], "tag": [], "purpose": [], "field": [], "view": [],
+             "list": []}
     for kind, code, zh, en, field_kind, choices, order, row_id in rows:
         found[kind].append(Option(kind, code, zh, en, field_kind,
                                   json.loads(choices) if choices else None, order, row_id))
-    by_name = {"staff", "tag", "view"}
+    by_name = {"staff", "tag", "view", "list"}
     for kind, options in found.items():
         options.sort(key=(lambda o: (o.name_zh or o.code, o.id)) if kind in by_name
                      else (lambda o: (o.order, o.id)))
     return {"tiers": found["tier"], "staff": found["staff"],
             "tags": [o.code for o in found["tag"]], "purposes": found["purpose"],
-            "fields": found["field"], "views": found["view"], "statuses": CUSTOMER_STATUSES}
+            "fields": found["field"], "views": found["view"], "statuses": CUSTOMER_STATUSES,
+            "lists": found["list"]}
 
 
 def staff_name(public_id):
@@ -399,15 +458,23 @@ def bulk_value(action, value):
         if not value or len(value) > 64:
             raise DomainError(N_("Type a tag of at most 64 characters."), "value")
         return value, value
+    if action == "list":
+        segment = Segment.get_or_none(Segment.public_id == value[:16], Segment.kind == "static")
+        if segment is None:
+            raise DomainError(N_("Choose a static list."), "value")
+        return segment.id, segment.name
     raise DomainError(N_("Choose an action."), "action")
 
 
 def bulk_apply(action, value, targets, actor):
-    """Apply ``action`` (tag / owner / status) to the cards of ``targets`` (a query of ids) in
-    one transaction; return how many cards changed. Cards already in that state are left out."""
+    """Apply ``action`` (tag / owner / status / list) to the cards of ``targets`` (a query of
+    ids) in one transaction; return how many cards changed. Cards already in that state (or
+    that list) are left out."""
     column_value, shown = bulk_value(action, value)
     with models.atomic():
-        if action == "tag":
+        if action == "list":
+            events = _add_to_list(column_value, shown, targets)
+        elif action == "tag":
             tag, _ = Tag.get_or_create(name=column_value)
             has_tag = CustomerTag.select(CustomerTag.customer).where(CustomerTag.tag == tag)
             changing = targets.where(Customer.id.not_in(has_tag))
@@ -437,6 +504,27 @@ def bulk_apply(action, value, targets, actor):
             events = [(r[0], r[1], {action: r[2]}, {action: shown}) for r in rows]
         _audit_many(actor, "customer.bulk_" + action, events)
     return len(events)
+
+
+def _add_to_list(segment_id, name, targets):
+    """Add the cards of ``targets`` not yet in the static list: INSERT ... SELECT per chunk
+    (a card added meanwhile by someone else is skipped by the unique index); the audit events
+    (customer id, public id, before, after) of the cards added."""
+    in_list = SegmentMember.select(SegmentMember.customer).where(
+        SegmentMember.segment == segment_id)
+    rows = list(targets.where(Customer.id.not_in(in_list))
+                .select(Customer.id, Customer.public_id).tuples())
+    now = models.utcnow()
+    for chunk in chunked([r[0] for r in rows], BULK_CHUNK):
+        SegmentMember.insert_from(
+            Customer.select(SQL(str(int(segment_id))), Customer.id,
+                            Value(now, converter=SegmentMember.added_at.db_value))
+            .where(Customer.id.in_(chunk)),
+            [SegmentMember.segment, SegmentMember.customer, SegmentMember.added_at],
+        ).on_conflict_ignore().execute()
+    if rows:
+        Segment.update(updated_at=now).where(Segment.id == segment_id).execute()
+    return [(r[0], r[1], None, {"list": name}) for r in rows]
 
 
 def _audit_many(actor, action, events):

@@ -1,11 +1,7 @@
 """Reading customer cards: the portal's own-card overview and the back office's card (the list
 is services.card_list)."""
-import datetime
-from collections import namedtuple
+from peewee import JOIN, fn
 
-from peewee import JOIN, DateField, DateTimeField, Field, fn
-
-import models
 from models import (
     ContactPoint,
     Customer,
@@ -20,10 +16,13 @@ from models import (
     Tag,
     Task,
     Tier,
+    TierChange,
 )
-from services import custom_fields, tiers
+from services import custom_fields
+from services.prepared import Prepared
 
 RECENT = 50
+TIER_CHANGES = 10  # as services.tiers.card_history
 
 
 def portal_overview(customer_id):
@@ -59,85 +58,21 @@ def _card_query(public_id):
             .where(Customer.public_id == public_id, Customer.erased_at.is_null()).limit(1))
 
 
-_CARD_SQL = {}  # kind of database -> (query, SQL, params, the slot of the public id)
+CARD = Prepared(_card_query, Prepared.TEXT)
+TIERS = Prepared(lambda: Tier.select(Tier.code, Tier.name_zh, Tier.name_en)
+                 .order_by(Tier.rank.desc(), Tier.id))
 
 
 def get_card(public_id):
     """A card by its public id with its tier, its owner (``owner_name``, ``owner_public_id``)
     and its portal sign-in (``account_email``, ``account_claimed``), or None (erased cards are
-    gone from the back office). The SQL is built once per kind of database (see _Prepared)."""
-    database = models.db.obj
-    plan = _CARD_SQL.get(type(database))
-    if plan is None:
-        query = _card_query(_Prepared.SENTINEL_TEXT)
-        sql, params = query.sql()
-        plan = _CARD_SQL[type(database)] = (query, sql, tuple(params),
-                                            params.index(_Prepared.SENTINEL_TEXT))
-    query, sql, template, slot = plan
-    params = list(template)
-    params[slot] = public_id
-    return next(iter(query._get_cursor_wrapper(database.execute_sql(sql, params))), None)
+    gone from the back office)."""
+    return CARD.first(public_id)
 
 
-class _Prepared:
-    """A fixed query about one card, its SQL built once per kind of database and then run with
-    the card's id. Peewee rebuilds the same SQL string, and a namedtuple class, on every call:
-    on the card page that cost more than running the queries."""
-
-    _SENTINEL = -918273645  # stands for the card's id while the SQL is generated
-    SENTINEL_TEXT = "\x01public-id\x01"  # and for a public id
-
-    def __init__(self, build):
-        self.build = build  # customer id -> peewee Select
-        self.plans = {}
-
-    def rows(self, customer_id=None):
-        database = models.db.obj
-        plan = self.plans.get(type(database))
-        if plan is None:
-            plan = self.plans[type(database)] = self._plan(database)
-        sql, template, slots, converters, row_type = plan
-        params = list(template)  # a copy: other threads run the same plan
-        for slot in slots:
-            params[slot] = customer_id
-        cursor = database.execute_sql(sql, params)
-        return [row_type(*[value if convert is None else convert(value)
-                           for convert, value in zip(converters, row)]) for row in cursor]
-
-    def _plan(self, database):
-        query = self.build(self._SENTINEL)
-        sql, params = query.sql()
-        slots = [i for i, value in enumerate(params) if value == self._SENTINEL]
-        names, converters = [], []
-        for node in query._returning:  # a model field, or an alias of one
-            field = node.unwrap()
-            names.append(node._alias if node.is_alias() else field.name)
-            converters.append(_FAST.get(type(field), field.python_value)
-                              if isinstance(field, Field) else None)
-        return sql, tuple(params), slots, converters, namedtuple("Row", names)
-
-
-def _datetime(value):
-    """SQLite's text timestamps read with fromisoformat (peewee tries strptime formats in
-    turn, the slowest part of reading 150 records); PostgreSQL's come back as datetimes."""
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value)
-        except ValueError:
-            return DateTimeField().python_value(value)
-    return value
-
-
-def _date(value):
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            return DateField().python_value(value)
-    return value
-
-
-_FAST = {DateTimeField: _datetime, DateField: _date}
+def tier_choices():
+    """(code, name_zh, name_en) of every tier, highest rank first (as ``tiers.ranked``)."""
+    return TIERS.rows()
 
 
 def _records(model, *columns, with_staff=True):
@@ -148,7 +83,7 @@ def _records(model, *columns, with_staff=True):
                  .join(StaffUser, JOIN.LEFT_OUTER) if with_staff else model.select(*fields))
         return (query.where(model.customer == customer_id, model.deleted_at.is_null())
                 .order_by(model.occurred_at.desc(), model.id.desc()).limit(RECENT))
-    return _Prepared(build)
+    return Prepared(build, Prepared.ID)
 
 
 PURCHASES = _records(Purchase, Purchase.product, Purchase.quantity, Purchase.unit_price,
@@ -160,27 +95,41 @@ INTERACTIONS = _records(Interaction, Interaction.channel, Interaction.direction,
                         Interaction.subject, Interaction.request, Interaction.resolution,
                         Interaction.outcome, Interaction.next_follow_up,
                         Interaction.visible_to_customer)
-CONTACTS = _Prepared(lambda customer_id: ContactPoint.select(
+CONTACTS = Prepared(lambda customer_id: ContactPoint.select(
     ContactPoint.kind, ContactPoint.value, ContactPoint.normalized, ContactPoint.is_primary)
     .where(ContactPoint.customer == customer_id)
-    .order_by(ContactPoint.is_primary.desc(), ContactPoint.kind, ContactPoint.id))
-TAGS = _Prepared(lambda customer_id: Tag.select(Tag.name, Tag.colour).join(CustomerTag)
-                 .where(CustomerTag.customer == customer_id).order_by(Tag.name))
-TASKS = _Prepared(lambda customer_id: Task.select(
+    .order_by(ContactPoint.is_primary.desc(), ContactPoint.kind, ContactPoint.id), Prepared.ID)
+TAGS = Prepared(lambda customer_id: Tag.select(Tag.name, Tag.colour).join(CustomerTag)
+                .where(CustomerTag.customer == customer_id).order_by(Tag.name), Prepared.ID)
+TASKS = Prepared(lambda customer_id: Task.select(
     Task.public_id, Task.title, Task.due_date, StaffUser.name.alias("assignee_name"))
     .join(StaffUser, JOIN.LEFT_OUTER, on=(Task.assignee == StaffUser.id))
     .where(Task.customer == customer_id, Task.done_at.is_null())
-    .order_by(Task.due_date, Task.id).limit(RECENT))
+    .order_by(Task.due_date, Task.id).limit(RECENT), Prepared.ID)
 # The card's preferences (not sensitive ones: they are stored encrypted), each with its
 # field's label, kind and choices.
-PREFERENCES = _Prepared(lambda customer_id: CustomFieldValue.select(
+PREFERENCES = Prepared(lambda customer_id: CustomFieldValue.select(
     CustomFieldValue.value, CustomField.key, CustomField.label_zh, CustomField.label_en,
     CustomField.kind, CustomField.choices).join(CustomField)
     .where(CustomFieldValue.customer == customer_id, CustomField.section == "preference",
            CustomField.active == True, CustomField.sensitive == False)
-    .order_by(CustomField.position, CustomField.id).limit(RECENT))
-ACTIVE_STAFF = _Prepared(lambda _: StaffUser.select(StaffUser.public_id, StaffUser.name)
-                         .where(StaffUser.is_active == True).order_by(StaffUser.name))
+    .order_by(CustomField.position, CustomField.id).limit(RECENT), Prepared.ID)
+ACTIVE_STAFF = Prepared(lambda: StaffUser.select(StaffUser.public_id, StaffUser.name)
+                        .where(StaffUser.is_active == True).order_by(StaffUser.name))
+# The card's tier changes, newest first, with both tiers and who changed it: the query of
+# services.tiers.card_history (tests check they agree), prepared.
+_FROM_TIER, _TO_TIER = Tier.alias("from_tier"), Tier.alias("to_tier")
+TIER_HISTORY = Prepared(lambda customer_id: TierChange.select(
+    TierChange, _FROM_TIER, _TO_TIER, StaffUser)
+    .join_from(TierChange, _FROM_TIER, JOIN.LEFT_OUTER,
+               on=(TierChange.from_tier == _FROM_TIER.id), attr="from_tier")
+    .join_from(TierChange, _TO_TIER, JOIN.LEFT_OUTER,
+               on=(TierChange.to_tier == _TO_TIER.id), attr="to_tier")
+    .join_from(TierChange, StaffUser, JOIN.LEFT_OUTER,
+               on=(TierChange.changed_by == StaffUser.id), attr="changed_by")
+    .where(TierChange.customer == customer_id)
+    .order_by(TierChange.created_at.desc(), TierChange.id.desc()).limit(TIER_CHANGES),
+    Prepared.ID)
 
 
 def active_staff():
@@ -211,7 +160,7 @@ def card_detail(customer, role):
         "tasks": TASKS.rows(customer.id),
         "preferences": PREFERENCES.rows(customer.id),
         "custom_fields": custom_fields.card_values(customer, role),
-        "tier_history": tiers.card_history(customer),
+        "tier_history": TIER_HISTORY.objects(customer.id),
     }
 
 

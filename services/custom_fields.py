@@ -11,8 +11,9 @@ from peewee import JOIN, SQL, NodeList, fn
 
 import models
 from models import Customer, CustomField, CustomFieldValue
-from services import N_, DomainError, audit, crypto
+from services import N_, DomainError, audit, crypto, totp
 from services.access import can
+from services.prepared import Prepared
 from services.profile import FieldErrors
 
 KINDS = models.FIELD_KINDS
@@ -72,16 +73,19 @@ def stored_values(customer, fields):
     return {by_id[row.field]: row.value for row in rows}
 
 
+# Every card page runs this one: prepared, so its SQL is built once (services.prepared).
+_CARD_FIELDS = Prepared(lambda customer_id: CustomField.select(
+    CustomField, CustomFieldValue.value.alias("stored"))
+    .join(CustomFieldValue, JOIN.LEFT_OUTER, on=(CustomFieldValue.field == CustomField.id)
+          & (CustomFieldValue.customer == customer_id))
+    .where(CustomField.section == "card", CustomField.active == True)
+    .order_by(CustomField.position, CustomField.id).objects(), Prepared.ID)
+
+
 def card_values(customer, role):
     """The card's custom fields (section "card") the role may see, plus the ID number: the
     list the card page's fields partial shows. One query (fields with this card's values)."""
-    rows = (CustomField.select(CustomField, CustomFieldValue.value.alias("stored"))
-            .join(CustomFieldValue, JOIN.LEFT_OUTER,
-                  on=(CustomFieldValue.field == CustomField.id)
-                  & (CustomFieldValue.customer == customer.id))
-            .where(CustomField.section == "card", CustomField.active == True)
-            .order_by(CustomField.position, CustomField.id).objects())
-    fields = [f for f in rows if visible_to(f, role)]
+    fields = [f for f in _CARD_FIELDS.objects(customer.id) if visible_to(f, role)]
     stored = {f.key: f.stored for f in fields}
     reveal = can(role, "sensitive.reveal")
     items = [CardValue(ID_NUMBER, None, ID_LABELS, _masked_display(customer.id_number_enc, True),
@@ -359,8 +363,8 @@ def reveal(customer, key, actor, role):
 # --- key rotation ---------------------------------------------------------------------------------
 
 def rotate_keys(actor, batch=ROTATE_BATCH):
-    """Re-encrypt every sensitive value under the newest key, and recompute the ID numbers'
-    lookup hashes, in batches of ``batch`` rows (one transaction each; a run stopped half way
+    """Re-encrypt every sensitive value (and the staff TOTP secrets) under the newest key, and
+    recompute the ID numbers' lookup hashes, in batches of ``batch`` rows (one transaction each; a run stopped half way
     is safe to run again). Returns counts, also written to the audit trail."""
     counts = {"id_numbers": 0, "field_values": 0}
     last = 0
@@ -393,6 +397,7 @@ def rotate_keys(actor, batch=ROTATE_BATCH):
             break
         counts["field_values"] += len(rows)
         last = rows[-1].id
+    counts["totp_secrets"] = totp.rotate_secrets(batch)  # staff 2FA secrets, sealed the same way
     audit.record(actor, "sensitive.rotate_keys", "database", after=counts)
     return counts
 

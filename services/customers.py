@@ -1,7 +1,7 @@
 """Creating customer cards (staff, import, demo, self-registration all come through here)."""
 import models
 from models import ContactPoint, Customer
-from services import N_, DomainError, audit
+from services import N_, DomainError, audit, tiers
 from services.contacts import normalize_email, normalize_phone
 from services.names import pinyin_keys
 
@@ -45,4 +45,8 @@ def create_customer(actor, email=None, mobile=None, wechat=None, **fields):
         audit.record(actor, "customer.create", "customer", customer.public_id,
                      customer_id=customer.id,
                      after={"name": name, **{k: v for k, v in by_kind.items()}})
+        # A new card starts in the tier the rules give it (the default tier, usually), with
+        # the reason in its tier history, instead of "no tier" until the nightly pass.
+        if "tier" not in fields:
+            tiers.card_created(customer.id)
     return customer

@@ -44,16 +44,36 @@ def _domain():
 def queue(kind, to_addr, subject, text, html=None, customer=None, to_name="", headers=None,
           message_id=None):
     """Record a mail and deliver it after the current transaction commits; return the row."""
+    row = record(kind, to_addr, subject, text, html, customer, to_name, headers, message_id)
+    jobs.enqueue(deliver_task, row.id)
+    return row
+
+
+def record(kind, to_addr, subject, text, html=None, customer=None, to_name="", headers=None,
+           message_id=None):
+    """Store a mail without delivering it (a caller that sends in bulk delivers it itself over
+    one connection with ``deliver(pk, connection)``); return the row."""
+    row = message_row(kind, to_addr, subject, text, html, customer, to_name, headers, message_id)
+    row.save(force_insert=True)
+    return row
+
+
+def message_row(kind, to_addr, subject, text, html=None, customer=None, to_name="",
+                headers=None, message_id=None):
+    """An unsaved EmailMessage with checked headers (bulk senders insert many at once)."""
     to_addr = safe_header(to_addr, "email")
     subject = safe_header(subject, "subject")
     extra = {safe_header(k): safe_header(v) for k, v in (headers or {}).items()}
-    row = EmailMessage.create(
+    return EmailMessage(
         message_id=message_id or make_msgid(domain=_domain()), kind=kind, customer=customer,
         to_addr=to_addr, subject=subject, body_text=text, body_html=html,
         headers={"to_name": display_name(to_name), **extra},
         transport="outbox" if runtime.get("MAIL_URL") == "outbox" else "smtp")
-    jobs.enqueue(deliver_task, row.id)
-    return row
+
+
+def domain():
+    """The domain of MAIL_FROM, for Message-IDs."""
+    return _domain()
 
 
 def build_mime(row):
@@ -91,36 +111,57 @@ def smtp_connection():
     return conn
 
 
+def attempt(row, conn):
+    """Hand one stored mail to an open SMTP connection. Returns (outcome, error, usable):
+    outcome "sent", "retry" (a 4xx answer or a dropped connection) or "failed" (5xx);
+    ``usable`` is False when the connection is dead and must be replaced."""
+    try:
+        conn.send_message(build_mime(row))
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _text in exc.recipients.values()]
+        temporary = bool(codes) and all(400 <= code < 500 for code in codes)
+        return ("retry" if temporary else "failed"), str(exc)[:500], True
+    except smtplib.SMTPServerDisconnected as exc:
+        return "retry", str(exc)[:500] or "connection closed", False
+    except smtplib.SMTPResponseException as exc:
+        outcome = "retry" if 400 <= exc.smtp_code < 500 else "failed"
+        return outcome, f"{exc.smtp_code} {exc.smtp_error!r}"[:500], exc.smtp_code != 421
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        return "retry", (str(exc) or type(exc).__name__)[:500], False
+    return "sent", None, True
+
+
+def close_quietly(conn):
+    try:
+        conn.quit()
+    except (smtplib.SMTPException, OSError):
+        conn.close()
+
+
 def deliver(message_pk, connection=None):
     """Deliver one stored mail; idempotent (a mail already sent is not sent again)."""
     row = EmailMessage.get_or_none(EmailMessage.id == message_pk)
     if row is None or row.status == "sent":
         return row
     if row.transport == "outbox":
-        _mark(row, "sent")
+        mark(row, "sent")
         return row
     try:
         conn = connection or smtp_connection()
-        try:
-            conn.send_message(build_mime(row))
-        finally:
-            if connection is None:
-                conn.quit()
-    except smtplib.SMTPResponseException as exc:
-        if 400 <= exc.smtp_code < 500:
-            raise TemporaryMailError(str(exc)) from exc
-        _mark(row, "failed", f"{exc.smtp_code} {exc.smtp_error!r}")
-        return row
-    except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
+    except (smtplib.SMTPException, OSError) as exc:
         raise TemporaryMailError(str(exc)) from exc
-    except smtplib.SMTPRecipientsRefused as exc:
-        _mark(row, "failed", str(exc)[:500])
-        return row
-    _mark(row, "sent")
+    try:
+        outcome, error, _usable = attempt(row, conn)
+    finally:
+        if connection is None:
+            close_quietly(conn)
+    if outcome == "retry":
+        raise TemporaryMailError(error)
+    mark(row, outcome, error)
     return row
 
 
-def _mark(row, status, error=None):
+def mark(row, status, error=None):
     EmailMessage.update(status=status, error=error,
                         sent_at=models.utcnow() if status == "sent" else None).where(
         EmailMessage.id == row.id).execute()

@@ -73,6 +73,7 @@ def clean_criteria(pairs):
                 and Decimal(values[low]) > Decimal(values[high]):
             errors[high] = (N_("The maximum is below the minimum."), {})
     errors.update(_check_choices(values))
+    errors.update(card_list.filter_errors(card_list.parse(pairs)))  # custom fields
     if errors:
         raise FieldErrors(errors)
     return [(k, values[k] if k in values and k != "tag" else v) for k, v in pairs]
@@ -400,3 +401,58 @@ def remove_cards(segment, public_ids, actor):
             audit.record(actor, "segment.remove", "segment", segment.public_id,
                          after={"removed": removed, "cards": ids[:50]})
     return removed
+
+
+# --- static lists from the card -----------------------------------------------------------------
+
+def static_lists(limit=500):
+    """The static lists a card can be added to, by name."""
+    return list(Segment.select(Segment.id, Segment.public_id, Segment.name)
+                .where(Segment.kind == "static").order_by(Segment.name, Segment.id).limit(limit))
+
+
+def lists_of(customer):
+    """The static lists ``customer`` is in, by name (one query)."""
+    return list(Segment.select(Segment.id, Segment.public_id, Segment.name)
+                .join(SegmentMember, on=(SegmentMember.segment == Segment.id))
+                .where(SegmentMember.customer == customer.id, Segment.kind == "static")
+                .order_by(Segment.name, Segment.id))
+
+
+def static_list(public_id):
+    """The static list with this public id, or DomainError (a dynamic one is refused too)."""
+    segment = Segment.get_or_none(Segment.public_id == (public_id or "")[:16],
+                                  Segment.kind == "static")
+    if segment is None:
+        raise DomainError(N_("Choose a static list."), "segment")
+    return segment
+
+
+def add_card(segment, customer, actor):
+    """Add one card to a static list; False (nothing changes) if it is already in it. The
+    unique (segment, customer) index makes a double submission add one row."""
+    _static(segment)
+    now = models.utcnow()
+    with models.atomic():
+        added = (SegmentMember.insert(segment=segment.id, customer=customer.id, added_at=now)
+                 .on_conflict_ignore().as_rowcount().execute())
+        if added:
+            Segment.update(updated_at=now).where(Segment.id == segment.id).execute()
+            audit.record(actor, "segment.add", "segment", segment.public_id,
+                         customer_id=customer.id,
+                         after={"added": 1, "how": "card", "card": customer.public_id})
+    return bool(added)
+
+
+def remove_card(segment, customer, actor):
+    """Take one card out of a static list; False if it was not in it."""
+    _static(segment)
+    with models.atomic():
+        removed = SegmentMember.delete().where(SegmentMember.segment == segment.id,
+                                               SegmentMember.customer == customer.id).execute()
+        if removed:
+            Segment.update(updated_at=models.utcnow()).where(Segment.id == segment.id).execute()
+            audit.record(actor, "segment.remove", "segment", segment.public_id,
+                         customer_id=customer.id,
+                         after={"removed": 1, "cards": [customer.public_id]})
+    return bool(removed)

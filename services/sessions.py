@@ -5,6 +5,7 @@ import secrets
 
 import models
 from models import PortalAccount, StaffUser, UserSession
+from services.prepared import Prepared
 
 # Writing last_seen_at on every request would make every page a write; a minute is fine-grained
 # enough for an idle timeout counted in minutes.
@@ -35,6 +36,15 @@ def start(principal, ip=None, user_agent=None):
     return token
 
 
+def _by_token(owner):
+    return Prepared(lambda token_hash: UserSession.select(UserSession, owner).join(owner)
+                    .where(UserSession.token_hash == token_hash).limit(1), Prepared.TEXT)
+
+
+# Every signed-in request runs one of these: prepared, so its SQL is not rebuilt each time.
+_BY_TOKEN = {"staff": _by_token(StaffUser), "customer": _by_token(PortalAccount)}
+
+
 def resolve(token, kind, idle_minutes, absolute_hours, now=None):
     """The principal a session token belongs to, or None if it is unknown, ended or expired.
 
@@ -43,9 +53,7 @@ def resolve(token, kind, idle_minutes, absolute_hours, now=None):
     if not token or not isinstance(token, str) or len(token) > 128:
         return None
     now = now or models.utcnow()
-    owner = StaffUser if kind == "staff" else PortalAccount
-    row = (UserSession.select(UserSession, owner).join(owner)  # one query for both
-           .where(UserSession.token_hash == _hash(token)).first())
+    row = _BY_TOKEN["staff" if kind == "staff" else "customer"].first(_hash(token))  # the session and its owner in one query
     if row is None:
         return None
     expired = (now - row.last_seen_at > datetime.timedelta(minutes=idle_minutes)

@@ -24,7 +24,7 @@ from models import (
     SurveyResponse,
     Tier,
 )
-from services import N_, audit, consent
+from services import N_, audit, consent, survey_reminders
 from services.surveys import SCORE_RANGES, questions, text_in
 
 TEXT_KINDS = ("short_text", "long_text")
@@ -58,7 +58,8 @@ def responses(survey, filters):
 
 
 def funnel(survey, filters):
-    """Invitations made, sent, opened and answered, responses in all, and the response rate."""
+    """Invitations made, sent, opened and answered, reminders sent (and skipped at send time),
+    responses in all, and the response rate."""
     query = filters.customers(
         SurveyInvite.select(fn.COUNT(SurveyInvite.id).alias("invited"),
                             fn.COUNT(SurveyInvite.sent_at).alias("sent"),
@@ -66,6 +67,10 @@ def funnel(survey, filters):
                             fn.COUNT(SurveyInvite.responded_at).alias("answered"))
         .where(SurveyInvite.survey == survey), SurveyInvite.customer)
     row = query.dicts().get()
+    invites = filters.customers(SurveyInvite.select(SurveyInvite.public_id)
+                                .where(SurveyInvite.survey == survey), SurveyInvite.customer)
+    reminders = survey_reminders.reminder_counts(invites)
+    row["reminded"], row["reminder_skipped"] = reminders["sent"], reminders["skipped"]
     row["responses"] = responses(survey, filters).count()
     # Rates over every invitation: a campaign may invite before its mail is sent.
     row["rate"] = row["answered"] / row["invited"] if row["invited"] else None

@@ -28,6 +28,7 @@ MAX_QUESTIONS = 50
 MAX_INVITES = 500  # public ids per staff request
 LINK_PURPOSE = "survey"
 INVITE_DAYS = (1, 365)
+REMINDER_DAYS = (1, 60)  # empty: no reminder
 YES_NO = [{"value": "yes", "zh": "是", "en": "Yes"}, {"value": "no", "zh": "否", "en": "No"}]
 # preference field kind -> the question kind that can fill it
 PREF_KINDS = {"choice": "single_choice", "multi_choice": "multi_choice"}
@@ -81,13 +82,28 @@ def _clean_settings(data):
                               "invite_days", low=INVITE_DAYS[0], high=INVITE_DAYS[1])
         return value
 
+    def reminder():
+        value = data.get("reminder_days")
+        if value is None or value == "":
+            return None
+        if not isinstance(value, int) or not REMINDER_DAYS[0] <= value <= REMINDER_DAYS[1]:
+            raise DomainError(N_("Enter a number of days from %(low)d to %(high)d, or leave it "
+                                 "empty for no reminder."), "reminder_days",
+                              low=REMINDER_DAYS[0], high=REMINDER_DAYS[1])
+        invite_days = data.get("invite_days")
+        if isinstance(invite_days, int) and value >= invite_days:
+            # The link would have expired before the reminder went out.
+            raise DomainError(N_("Remind before the links expire: use fewer days than they "
+                                 "stay valid (%(days)d)."), "reminder_days", days=invite_days)
+        return value
+
     values = _collect([
         ("titles", titles),
         ("intro_zh", lambda: _clean_text(data.get("intro_zh"), "intro_zh", INTRO_MAX,
                                          multiline=True)),
         ("intro_en", lambda: _clean_text(data.get("intro_en"), "intro_en", INTRO_MAX,
                                          multiline=True)),
-        ("invite_days", days)])
+        ("invite_days", days), ("reminder_days", reminder)])
     values["title_zh"], values["title_en"] = values.pop("titles")
     values["task_on_detractor"] = bool(data.get("task_on_detractor"))
     return values
@@ -95,11 +111,13 @@ def _clean_settings(data):
 
 def _snapshot(survey):
     return {"title_zh": survey.title_zh, "title_en": survey.title_en, "status": survey.status,
-            "invite_days": survey.invite_days, "task_on_detractor": survey.task_on_detractor}
+            "invite_days": survey.invite_days, "reminder_days": survey.reminder_days,
+            "task_on_detractor": survey.task_on_detractor}
 
 
 def create_survey(actor, staff, data):
-    """A new draft survey from ``data`` (titles, intros, invite_days, task_on_detractor)."""
+    """A new draft survey from ``data`` (titles, intros, invite_days, reminder_days,
+    task_on_detractor)."""
     values = _clean_settings(data)
     with models.atomic():
         survey = Survey.create(created_by=staff, **values)

@@ -230,6 +230,11 @@ def purchases_changed(customer_id):
     enqueue(recalculate_card_job, customer_id)
 
 
+def card_created(customer_id):
+    """A new card: give it the tier the rules give (usually the default) once it commits."""
+    enqueue(recalculate_card_job, customer_id)
+
+
 def request_recalculation(actor):
     """Queue a recalculation of every card (the button); the result lands in the audit log."""
     enqueue(recalculate_all_job, actor)

@@ -1,5 +1,6 @@
 """Two-factor sign-in for staff: TOTP enrolment with a QR code, six-digit codes that work once,
-and ten one-time recovery codes stored only as hashes."""
+and ten one-time recovery codes stored only as hashes. The TOTP secret is encrypted at rest
+(``StaffUser.totp_secret`` is a SealedCharField: this module sees it clear, the column never)."""
 import base64
 import hashlib
 import hmac
@@ -17,6 +18,7 @@ from models import StaffUser
 from services import N_, DomainError, accounts, audit, runtime
 
 RECOVERY_COUNT = 10
+ROTATE_BATCH = 500
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 RECOVERY_LENGTH = 10  # about 49 bits each; sign-in attempts are rate-limited too
 VALID_WINDOW = 1  # the step before and after the current one: clocks drift, people type slowly
@@ -206,3 +208,21 @@ def disable(staff, password, actor):
         clear(staff)
         audit.record(actor, "staff.2fa_disable", "staff", staff.id,
                      before={"two_factor": True}, after={"two_factor": False})
+
+
+def rotate_secrets(batch=ROTATE_BATCH):
+    """Re-encrypt every stored TOTP secret under the newest key (part of ``cards rotate-keys``;
+    the caller audits the run), ``batch`` rows per transaction; returns how many."""
+    count, last = 0, 0
+    while True:
+        with models.atomic():
+            rows = list(StaffUser.select(StaffUser.id, StaffUser.totp_secret)
+                        .where(StaffUser.id > last, StaffUser.totp_secret.is_null(False))
+                        .order_by(StaffUser.id).limit(batch))
+            for row in rows:  # read opens it under any key, the write seals it under the newest
+                StaffUser.update(totp_secret=row.totp_secret).where(
+                    StaffUser.id == row.id).execute()
+        if not rows:
+            return count
+        count += len(rows)
+        last = rows[-1].id

@@ -13,7 +13,7 @@ from babel import dates, numbers
 from flask import g
 from flask_babel import get_locale, get_timezone
 
-_UTC = datetime.timezone.utc
+_UTC = datetime.UTC
 _CENT = Decimal("0.01")
 
 
@@ -36,9 +36,12 @@ def _currency_shape(currency, locale):
 
 
 def money(amount, currency):
+    return _money(amount, currency, _context()[0])
+
+
+def _money(amount, currency, locale):
     if amount is None:
         return ""
-    locale = _context()[0]
     shape = _currency_shape(currency, locale)
     value = Decimal(amount)
     if shape is None:
@@ -55,9 +58,13 @@ def _number_symbols(locale):
 
 
 def number(value):
+    return _number(value, _context()[0])
+
+
+def _number(value, locale):
     if value is None:
         return ""
-    group, point = _number_symbols(_context()[0])
+    group, point = _number_symbols(locale)
     if isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral()):
         return f"{int(value):,}".replace(",", group)
     text = f"{Decimal(value).normalize():,f}"
@@ -102,3 +109,22 @@ def phone(value):
     except phonenumbers.NumberParseException:
         return value or ""
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+class Formatter:
+    """``money``, ``number`` and ``datetime_`` bound to this request's locale and zone, looked
+    up once: for a loop that formats a few hundred values."""
+
+    def __init__(self):
+        self.locale, self.tz = _context()
+
+    def money(self, amount, currency):
+        return _money(amount, currency, self.locale)
+
+    def number(self, value):
+        return _number(value, self.locale)
+
+    def datetime_(self, value, fmt="medium"):
+        if value is None:
+            return ""
+        return _datetime(value.replace(second=0, microsecond=0), fmt, self.locale, self.tz)

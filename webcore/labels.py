@@ -45,7 +45,20 @@ LABELS = {
                   "survey": _l("Survey"), "campaign": _l("Campaign"),
                   "invite": _l("Invitation"), "password_reset": _l("Password reset"),
                   "verify_email": _l("Email confirmation"), "optin": _l("Opt-in confirmation"),
-                  "feedback_reply": _l("Feedback reply")},
+                  "feedback_reply": _l("Feedback reply"),
+                  "survey_reminder": _l("Survey reminder"),
+                  "campaign_test": _l("Campaign test")},
+    # email campaigns (services/campaigns.py) and their recipients
+    "campaign_status": {"draft": _l("Draft"), "scheduled": _l("Scheduled"),
+                        "sending": _l("Sending"), "paused": _l("Paused"),
+                        "finished": _l("Finished"), "cancelled": _l("Cancelled")},
+    "recipient_status": {"queued": _l("Waiting"), "sending": _l("Sending now"),
+                         "sent": _l("Sent"), "failed": _l("Failed"),
+                         "skipped_consent": _l("Skipped: no email-marketing consent"),
+                         "skipped_erased": _l("Skipped: card erased"),
+                         "skipped_no_email": _l("Skipped: no email address"),
+                         "cancelled": _l("Cancelled"),
+                         "skipped": _l("Skipped (any reason)"), "waiting": _l("Waiting")},
 }
 
 

@@ -10,6 +10,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from limits import parse, storage, strategies
 
 from services import accounts, sessions
+from webcore import requestcache
 
 
 class SignedIn(UserMixin):
@@ -48,6 +49,13 @@ def init_app(app, kind, login_endpoint):
 
     limiter = AttemptLimiter(app.config["RATELIMIT_STORAGE_URI"], app.config["LOGIN_RATE_LIMIT"])
     app.extensions["cc_login_limiter"] = limiter
+
+
+def principal():
+    """``current_user`` of this request (a SignedIn or the anonymous user), read from where
+    Flask-Login keeps it (``g._login_user``) once loaded, without the proxy's lookups."""
+    user = requestcache.cached("_login_user")
+    return user if user is not None else current_user._get_current_object()
 
 
 def client_ip():

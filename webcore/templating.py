@@ -1,11 +1,13 @@
-"""Template helpers: vendored asset URLs, labels, money and date formatting per locale."""
+"""Template helpers: vendored asset URLs, labels, money and date formatting per locale, and a
+cache for fragments that are the same for everyone with the same key."""
 import json
+import threading
+from collections import OrderedDict
 
-from flask import url_for
-from flask_babel import get_locale
+from flask import has_request_context, request, url_for
 
 import config
-from webcore import formatting, labels
+from webcore import formatting, i18n, labels
 
 _MANIFEST = config.BASE_DIR / "static" / "vendor" / "MANIFEST.json"
 
@@ -19,23 +21,66 @@ def _vendor_paths():
     return paths
 
 
+class FragmentCache:
+    """``{% call cached_fragment("name", key...) %}...{% endcall %}``: the block rendered once
+    per key, then its HTML reused.
+
+    Only for blocks whose HTML follows from what the key names (a role, the page's endpoint,
+    a count): never per-request data such as the CSRF token or what the user typed. The page's
+    language and the app's mount point are always part of the key. Translations, the URL map
+    and the permission matrix change only with a new release, that is a new process."""
+
+    def __init__(self, size=1024):
+        self.size = size
+        self._html = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, *key, caller):
+        if not has_request_context():
+            return caller()
+        key = (i18n.current_lang(), request.script_root, *key)
+        html = self._html.get(key)
+        if html is None:
+            html = caller()
+            with self._lock:
+                self._html[key] = html
+                if len(self._html) > self.size:
+                    self._html.popitem(last=False)
+        return html
+
+
 def init_app(app):
     vendor = _vendor_paths()
+    fixed_urls = {}
+
+    def template_url_for(endpoint, **values):
+        """Flask's ``url_for``. A URL with no values, or of a static file, is the same on every
+        request under one mount point (nav links, assets): built once per mount point."""
+        if (endpoint.startswith(".") or not has_request_context()
+                or (values and (endpoint != "static" or list(values) != ["filename"]))):
+            return url_for(endpoint, **values)
+        key = (request.script_root, endpoint, values.get("filename"))
+        url = fixed_urls.get(key)
+        if url is None:
+            url = fixed_urls[key] = url_for(endpoint, **values)
+        return url
 
     def vendor_url(name, filename):
-        return url_for("static", filename=vendor[name][filename])
+        return template_url_for("static", filename=vendor[name][filename])
 
     def money(amount, currency=None):
         return formatting.money(amount, currency or app.config["CURRENCY"])
 
     def localized(obj, field):
         """obj.<field>_zh or obj.<field>_en, whichever the page's language is."""
-        lang = str(get_locale() or "zh")[:2]
+        lang = i18n.current_lang()
         return getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_zh", "")
 
-    app.jinja_env.globals.update(vendor_url=vendor_url, localized=localized,
+    app.jinja_env.globals.update(url_for=template_url_for, vendor_url=vendor_url,
+                                 localized=localized,
                                  label=labels.label, field_name=labels.field_name,
-                                 current_lang=lambda: str(get_locale() or "zh")[:2])
+                                 current_lang=i18n.current_lang,
+                                 cached_fragment=FragmentCache())
     app.jinja_env.filters.update(money=money, phone=formatting.phone,
                                  datetime=formatting.datetime_, date=formatting.date,
                                  number=formatting.number)

@@ -5,6 +5,9 @@ import models
 from models import (
     Campaign,
     CampaignRecipient,
+    Customer,
+    Segment,
+    SegmentMember,
     Survey,
     SurveyAnswer,
     SurveyInvite,
@@ -59,14 +62,16 @@ class Marketing:
                      after={"title": survey.title_zh, "questions": len(questions)})
         campaign = Campaign.create(
             name="2026 客户满意度调查邀请", goal="了解客户满意度与风格偏好，找出需要回访的客户。",
-            channel="email", survey=survey, status="sent", segment=None,
+            channel="email", survey=survey, status="finished", segment=None, track_opens=True,
             subject_zh="邀请您参加 2026 客户满意度调查",
             subject_en="Tell us how we did: 2026 customer satisfaction survey",
             body_zh="尊敬的客户，您好！\n\n感谢您一直以来的支持。我们诚邀您花 3 分钟填写 2026 客户满意度调查，"
-                    "您的意见将帮助我们改进商品与服务。\n\n点击下方链接即可开始，链接 30 天内有效。",
+                    "您的意见将帮助我们改进商品与服务。\n\n点击下方链接即可开始，链接 30 天内有效：\n"
+                    "{{ survey_link }}",
             body_en="Hello,\n\nThank you for shopping with us. Would you spend three minutes on "
                     "our 2026 customer satisfaction survey? Your answers help us improve our "
-                    "products and service.\n\nThe link below stays valid for 30 days.",
+                    "products and service.\n\nThe link below stays valid for 30 days:\n"
+                    "{{ survey_link }}",
             created_by=marketer, created_at=started - datetime.timedelta(days=1),
             scheduled_at=started, started_at=started,
             finished_at=started + datetime.timedelta(minutes=12))
@@ -80,6 +85,12 @@ class Marketing:
         chosen = demo_cards + rng.sample(others, min(60 - len(demo_cards), len(others)))
         chosen_others = [card for card in chosen if not card["demo"]]
         responders = {id(card) for card in rng.sample(chosen_others, min(25, len(chosen_others)))}
+        audience = Segment.create(name="满意度调查名单", kind="static", created_by=marketer,
+                                  description="2026 客户满意度调查的收件人",
+                                  created_at=campaign.created_at, updated_at=campaign.created_at)
+        bulk_insert(SegmentMember, [{"segment": audience.id, "customer": card["customer"].id,
+                                     "added_at": campaign.created_at} for card in chosen])
+        Campaign.update(segment=audience).where(Campaign.id == campaign.id).execute()
         recipient_rows, invite_rows = [], []
         for card in chosen:
             sent = started + datetime.timedelta(seconds=rng.randint(0, 700))
@@ -90,7 +101,9 @@ class Marketing:
             card["responded_at"] = responded
             recipient_rows.append({
                 "campaign": campaign.id, "customer": card["customer"].id, "email": card["email"],
-                "status": "sent", "message_id": f"<demo-{models.new_token()}@cards.example.com>",
+                "status": "sent",
+                "message_id": f"<campaign.{campaign.public_id}.{len(recipient_rows)}"
+                              "@cards.example.com>",
                 "attempts": 1, "sent_at": sent, "opened_at": opened,
                 "clicked_at": responded and opened, "responded_at": responded})
             invite_rows.append({
@@ -99,6 +112,10 @@ class Marketing:
                 "expires_at": sent + datetime.timedelta(days=30), "sent_at": sent,
                 "opened_at": opened, "reminded_at": None, "responded_at": responded})
         bulk_insert(CampaignRecipient, recipient_rows)
+        # Each recipient with the tier its card had when the campaign went out (results by tier).
+        (CampaignRecipient.update(tier=Customer.select(Customer.tier).where(
+            Customer.id == CampaignRecipient.customer))
+         .where(CampaignRecipient.campaign == campaign.id).execute())
         invite_ids = bulk_insert(SurveyInvite, invite_rows, returning=True)
         nps_q, rating_q, channel_q, style_q, text_q = questions
         response_rows, answers = [], []

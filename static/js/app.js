@@ -243,3 +243,45 @@
     syncBulkBar();
   }
 })();
+
+/* ---- Campaigns (helper H5): the results page's per-tier chart -----------------------------
+ * <div class="campaign-chart" data-chart='{"labels": [tiers], "series": [{"name": "Sent",
+ * "values": [...]}, ...]}'> is drawn as grouped bars with the vendored ECharts, which the
+ * results page loads (deferred) after this file; so the drawing waits for the load event.
+ */
+(function () {
+  "use strict";
+
+  var COLOURS = ["#0d6efd", "#6f42c1", "#fd7e14", "#198754"];
+
+  function draw(element) {
+    var data;
+    try {
+      data = JSON.parse(element.getAttribute("data-chart"));
+    } catch (error) {
+      return;
+    }
+    var chart = window.echarts.init(element);
+    chart.setOption({
+      animation: false,
+      color: COLOURS,
+      legend: { top: 0 },
+      grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: data.series.map(function (series) {
+        return { type: "bar", name: series.name, data: series.values,
+                 label: { show: true, position: "top" } };
+      })
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+
+  window.addEventListener("load", function () {
+    if (!window.echarts) {
+      return;
+    }
+    document.querySelectorAll(".campaign-chart[data-chart]").forEach(draw);
+  });
+})();

@@ -52,9 +52,35 @@ def test_every_back_office_page_on_a_desktop(app, pages, live_server, screenshot
     assert len(paths) >= 7
     # pages about one card take it from the query string
     query = {"/staff/tasks/new": f"?customer={customer.public_id}"}
+    campaign_paths, campaign_query = _campaign_pages(staff, customer)
+    paths += campaign_paths
+    query.update(campaign_query)
     for path in paths:
         response = page.goto(live_server + path + query.get(path, ""))
         assert response.status == 200, path
         page.screenshot(path=screenshots / f"every-staff-{_shot(path)}-{lang}.png",
                         full_page=True)
     pages.assert_clean()
+
+
+def _campaign_pages(staff, customer):
+    """The pages of a draft and of a sent campaign (their id is in the URL): (paths, query)."""
+    import models
+    from services import campaigns, segments
+    from services.demo.reference import ensure_purposes
+    ensure_purposes(models.utcnow())
+    audience = segments.create_segment(factories.SYSTEM, None, "春季名单", "", "static")
+    segments.add_cards(audience, [customer.public_id], factories.SYSTEM)
+    data = {"name": "春季新品", "segment": audience.public_id, "attribution_days": "30",
+            "subject_zh": "{{ name }}，春季新品到了", "body_zh": "{{ name }}您好！"}
+    draft = campaigns.create(factories.SYSTEM, staff, data)
+    sent = campaigns.start(campaigns.create(factories.SYSTEM, staff, data), factories.SYSTEM)
+    for campaign, public_id in ((draft, "demo-draft"), (sent, "demo-sent")):  # stable names
+        models.Campaign.update(public_id=public_id).where(
+            models.Campaign.id == campaign.id).execute()
+        campaign.public_id = public_id
+    base = "/staff/campaigns/"
+    paths = [base + draft.public_id, f"{base}{draft.public_id}/edit",
+             f"{base}{draft.public_id}/start", base + sent.public_id,
+             f"{base}{sent.public_id}/results"]
+    return paths, {f"{base}{draft.public_id}/start": "?mode=now"}

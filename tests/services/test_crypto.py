@@ -78,7 +78,7 @@ def test_rotation_re_encrypts_everything_and_keeps_it_readable(keys, db, databas
         else:
             assert value.field_id == plain.id and value.value == "x"  # clear values untouched
     assert AuditEvent.get(AuditEvent.action == "sensitive.rotate_keys").after == {
-        "id_numbers": 1, "field_values": 3}
+        "id_numbers": 1, "field_values": 3, "totp_secrets": 0}
 
 
 def test_rotation_stops_clearly_when_a_key_is_missing(keys, db, database_url):

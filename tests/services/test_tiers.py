@@ -247,3 +247,14 @@ def test_the_demo_business_and_bench_data_follow_the_same_rules(db):
                            for h in history)
     # The seeders applied the rules the recalculation applies: nothing to change.
     assert tiers.recalculate(SYSTEM)["changed"] == 0
+
+
+def test_a_new_card_starts_in_the_default_tier_with_the_reason(db):
+    from services.demo.reference import ensure_tiers
+    from tests.factories import make_customer
+    tiers_by_code, _created = ensure_tiers()
+    default = next(t for t in tiers_by_code.values() if t.is_default)
+    customer = make_customer(account=False)[0]
+    assert models.Customer.get_by_id(customer.id).tier_id == default.id
+    change = models.TierChange.get(models.TierChange.customer == customer.id)
+    assert (change.from_tier_id, change.to_tier_id, change.source) == (None, default.id, "rule")
