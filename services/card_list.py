@@ -101,6 +101,33 @@ LIST_COLUMNS = (Customer.id, Customer.public_id, Customer.name, Customer.alt_nam
                 Customer.tier, Customer.status, Customer.city, Customer.last_contact_at,
                 Customer.total_spend, Customer.updated_at)
 LIST_TIER_COLUMNS = (Tier.id, Tier.code, Tier.name_zh, Tier.name_en, Tier.colour)
+_ROW_NAMES = tuple(column.name for column in LIST_COLUMNS if column is not Customer.tier)
+_TIER_AT = next(i for i, column in enumerate(LIST_COLUMNS) if column is Customer.tier)
+
+
+class ListRow:
+    """A card as the list shows it: read-only attributes, its tier a shared Tier per page
+    (50 model instances and their joined tiers cost more than the query)."""
+    __slots__ = _ROW_NAMES + ("tier",)
+
+    def __init__(self, values, tier):
+        for name, value in zip(_ROW_NAMES, values):
+            setattr(self, name, value)
+        self.tier = tier
+
+
+def _rows(query):
+    """ListRows from a query selecting LIST_COLUMNS then LIST_TIER_COLUMNS, as tuples."""
+    tier_at, width = _TIER_AT, len(LIST_COLUMNS)
+    tiers, rows = {}, []
+    for values in query.tuples():
+        tier_id = values[width]
+        if tier_id is not None and tier_id not in tiers:
+            tiers[tier_id] = Tier(**dict(zip(("id", "code", "name_zh", "name_en", "colour"),
+                                             values[width:])))
+        card = values[:tier_at] + values[tier_at + 1:width]
+        rows.append(ListRow(card, tiers.get(tier_id)))
+    return rows
 
 
 @dataclass
@@ -137,10 +164,11 @@ def list_page(filters, staff=None, tz="Asia/Shanghai", page=1, per_page=50):
     page = max(1, page)
     ids = search.narrowed_ids(filters.get("q"), SEARCH_CAP)
     where = _conditions(filters, staff, tz, ids)
-    rows = list(Customer.select(*LIST_COLUMNS, *LIST_TIER_COLUMNS).join(Tier, JOIN.LEFT_OUTER)
-                .where(*where).order_by(*_order(filters.sort)).paginate(page, per_page))
+    rows = _rows(Customer.select(*LIST_COLUMNS, *LIST_TIER_COLUMNS).join(Tier, JOIN.LEFT_OUTER)
+                 .where(*where).order_by(*_order(filters.sort)).paginate(page, per_page))
     if ids is None:
-        total = Customer.select(Customer.id).where(*where).count()
+        # COUNT(*) straight over the WHERE (peewee's .count() wraps the query in a subquery)
+        total = Customer.select(fn.COUNT(SQL("*"))).where(*where).scalar()
         return ListPage(rows, total, page, per_page)
     searched_only = not [k for k, _ in filters.as_query() if k not in ("q", "sort")]
     reach = max(COUNT_CAP, page * per_page)  # a count this high still shows this page

@@ -59,6 +59,11 @@ def _state():
 _PLAIN = weakref.WeakKeyDictionary()
 
 
+def translations():
+    """The request's translations object (Flask-Babel's, looked up once per locale)."""
+    return _state()[2]
+
+
 def current_lang():
     """The page's language, "zh" or "en"."""
     return _state()[1]

@@ -3,8 +3,12 @@
 ``label(group, code)`` in templates; a code without a label (free text typed by staff) is shown
 as it is.
 """
+import weakref
+
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+from webcore import i18n
 
 LABELS = {
     "contact": {"email": _l("Email"), "mobile": _l("Mobile"), "phone": _l("Phone"),
@@ -63,10 +67,25 @@ LABELS = {
 
 
 def label(group, code):
-    """The translated label of ``code`` in ``group``, or the code itself."""
+    """The translated label of ``code`` in ``group``, or the code itself. Translated once per
+    catalogue: a list page labels hundreds of codes, each a gettext through Flask-Babel."""
     if code is None:
         return ""
-    return LABELS.get(group, {}).get(code, code)
+    text = LABELS.get(group, {}).get(code)
+    if text is None:
+        return code
+    translations = i18n.translations()
+    cache = _LABEL_TEXTS.get(translations)
+    if cache is None:
+        cache = _LABEL_TEXTS[translations] = {}
+    key = (group, code)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = str(text)
+    return found
+
+
+_LABEL_TEXTS = weakref.WeakKeyDictionary()  # translations object -> {(group, code): text}
 
 
 _TRANSLATED = {}

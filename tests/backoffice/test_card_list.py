@@ -276,3 +276,13 @@ def test_a_search_alone_counts_its_hits_up_to_the_search_cap(client, staff_login
         "张伟" + s for s in "一二三四"}
     assert "1 card" in client.get("/staff/cards/results?q=王芳",
                                   headers=EN).get_data(as_text=True)
+
+
+def test_rows_link_to_their_cards_and_escape_names(client, staff_login):
+    staff_login(role="agent")
+    card = _card('<b>"x"</b>', mobile="13812345678")
+    body = client.get("/staff/cards/results", headers=EN).get_data(as_text=True)
+    assert (f'<a href="/staff/cards/{card.public_id}">&lt;b&gt;&#34;x&#34;&lt;/b&gt;</a>'
+            in body)
+    assert 'aria-label="Select &lt;b&gt;&#34;x&#34;&lt;/b&gt;"' in body
+    assert "<b>" not in body.split("<tbody>")[1]
