@@ -1,6 +1,6 @@
 """Staff sign-in (password, then a TOTP code when 2FA is on), sign-out, the password change and
 two-factor sign-in under My account: enrolment with a QR code, recovery codes, switching off."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,7 +12,7 @@ from models import StaffUser
 from services import DomainError, accounts, totp
 from services.actors import Actor
 from webcore.forms import show_error
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 from webcore.views import SecondFactor, auth_blueprint, password_blueprint
 
 second_factor = SecondFactor(
@@ -41,9 +41,6 @@ class ConfirmEnrolmentForm(FlaskForm):
         DataRequired(_l("Enter the six-digit code.")), Length(max=32)])
 
 
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
-
 
 def _page(start_form=None, confirm_form=None, disable_form=None, codes_form=None):
     """My account's two-factor page: set-up (start, then scan and confirm) or the settings."""
@@ -71,7 +68,7 @@ def two_factor_start():
     form = StartEnrolmentForm()
     if form.validate_on_submit():
         try:
-            totp.begin_enrolment(current_user.user, _actor(), form.password.data)
+            totp.begin_enrolment(current_user.user, staff_actor(), form.password.data)
         except DomainError as exc:
             show_error(form, exc, "password")
         else:
@@ -84,7 +81,7 @@ def two_factor_confirm():
     form = ConfirmEnrolmentForm()
     if form.validate_on_submit():
         try:
-            codes = totp.confirm_enrolment(current_user.user, form.code.data, _actor())
+            codes = totp.confirm_enrolment(current_user.user, form.code.data, staff_actor())
         except DomainError as exc:
             show_error(form, exc, "code")
         else:
@@ -99,7 +96,7 @@ def recovery_codes():
     if form.validate_on_submit():
         try:
             codes = totp.regenerate_recovery_codes(current_user.user, form.password.data,
-                                                   _actor())
+                                                   staff_actor())
         except DomainError as exc:
             show_error(form, exc, "password")
         else:
@@ -113,7 +110,7 @@ def two_factor_disable():
     form = PasswordCheckForm(prefix="disable")
     if form.validate_on_submit():
         try:
-            totp.disable(current_user.user, form.password.data, _actor())
+            totp.disable(current_user.user, form.password.data, staff_actor())
         except DomainError as exc:
             show_error(form, exc, "password")
         else:

@@ -24,13 +24,12 @@ from wtforms.fields.choices import SelectChoice
 
 from backoffice.card import to_local, to_utc
 from models import Campaign, Segment, utcnow
-from services import N_, DomainError, campaign_results, campaign_send, campaigns
-from services.actors import Actor
+from services import N_, DomainError, campaign_mail, campaign_results, campaigns
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm, show_error
 from webcore.labels import LABELS
 from webcore.pagination import Page
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
@@ -68,9 +67,6 @@ class CampaignForm(FlaskForm):
                                                             "maxlength": 3})
     is_transactional = BooleanField(_l("Service notice (transactional)"))
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _campaign_or_404(public_id):
@@ -146,7 +142,7 @@ def new():
     form = _form()
     if form.validate_on_submit():
         try:
-            campaign = campaigns.create(_actor(), current_user.user, _data(form))
+            campaign = campaigns.create(staff_actor(), current_user.user, _data(form))
         except DomainError as exc:
             _apply_errors(form, exc)
             return _editor(form, status=400)
@@ -164,7 +160,7 @@ def edit(public_id):
     form = _form(data=campaigns.form_data(campaign)) if request.method == "GET" else _form()
     if form.validate_on_submit():
         try:
-            campaigns.update(campaign, _actor(), current_user.user, _data(form))
+            campaigns.update(campaign, staff_actor(), current_user.user, _data(form))
         except DomainError as exc:
             _apply_errors(form, exc)
             return _editor(form, campaign, status=400)
@@ -190,7 +186,7 @@ def _default_send_at():
 
 def _show(campaign, send_at=None, send_at_error=None, status=200):
     sample = campaigns.sample_customer(campaign)
-    previews = {lang: campaign_send.preview(campaign, sample, lang) for lang in ("zh", "en")}
+    previews = {lang: campaign_mail.preview(campaign, sample, lang) for lang in ("zh", "en")}
     return render_template(
         "backoffice/campaigns/detail.html", campaign=campaign, sample=sample, previews=previews,
         audience=campaigns.audience_count(campaign) if campaign.status in ("draft", "scheduled")
@@ -250,7 +246,7 @@ def start(public_id):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        campaign = campaigns.start(campaign, _actor(), when=when)
+        campaign = campaigns.start(campaign, staff_actor(), when=when)
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
         return redirect(url_for(".detail", public_id=public_id))
@@ -269,7 +265,7 @@ def status(public_id):
         abort(400)
     act, done = action
     try:
-        act(campaign, _actor())
+        act(campaign, staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
     else:
@@ -282,7 +278,7 @@ def send_test(public_id):
     campaign = _campaign_or_404(public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    row = campaign_send.send_test(campaign, current_user.user, _actor())
+    row = campaign_mail.send_test(campaign, current_user.user, staff_actor())
     flash(_("A test was sent to %(email)s.", email=row.to_addr), "success")
     return redirect(url_for(".detail", public_id=public_id) + "#preview")
 
@@ -293,7 +289,7 @@ def delete(public_id):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        campaigns.delete(campaign, _actor())
+        campaigns.delete(campaign, staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
         return redirect(url_for(".detail", public_id=public_id))

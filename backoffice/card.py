@@ -16,11 +16,10 @@ from backoffice.tiers import OverrideForm
 from models import StaffUser
 from services import DomainError, card_edit, cards, customer_access, profile, records
 from services.access import can
-from services.actors import Actor
 from webcore import formatting
 from webcore.forms import EmptyForm, show_error
 from webcore.labels import translated
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("card", __name__, url_prefix="/cards")
 
@@ -33,9 +32,6 @@ def _card_or_404(public_id):
         abort(404)
     return customer
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _staff_choices(blank):
@@ -240,7 +236,7 @@ def invite(public_id):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        account = customer_access.invite(customer, _actor())
+        account = customer_access.invite(customer, staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "warning")
     else:
@@ -271,7 +267,7 @@ def edit(public_id):
     if form.validate_on_submit():
         submitted = {f: form[f].data for f in card_edit.EDIT_FIELDS}
         try:
-            changed = card_edit.update_card(customer, submitted, _version(form), _actor())
+            changed = card_edit.update_card(customer, submitted, _version(form), staff_actor())
         except card_edit.EditConflict as exc:
             conflict, form.version.data = exc, exc.version
         except DomainError as exc:
@@ -337,7 +333,7 @@ def record_new(public_id, kind):
             form.staff.data = current_user.user.public_id
     elif form.validate_on_submit():
         try:
-            records.add_record(kind, customer, _actor(), _submitted(kind, form))
+            records.add_record(kind, customer, staff_actor(), _submitted(kind, form))
         except DomainError as exc:
             _field_errors(form, exc)
         else:
@@ -362,7 +358,7 @@ def record_edit(public_id, kind, record_id):
     form = _record_form(kind, request.form)
     if form.validate_on_submit():
         try:
-            records.edit_record(kind, record, _actor(), _submitted(kind, form))
+            records.edit_record(kind, record, staff_actor(), _submitted(kind, form))
         except DomainError as exc:
             _field_errors(form, exc)
         else:
@@ -378,7 +374,7 @@ def record_delete(public_id, kind, record_id):
     form = DeleteRecordForm()
     if form.validate_on_submit():
         try:
-            records.delete_record(kind, record, _actor(), form.reason.data)
+            records.delete_record(kind, record, staff_actor(), form.reason.data)
         except DomainError as exc:
             show_error(form, exc, "reason")
         else:

@@ -6,10 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from services import DomainError, cards, crypto, custom_fields
-from services.actors import Actor
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("card_fields", __name__, url_prefix="/cards")
 
@@ -24,9 +23,6 @@ def _card_or_404(public_id):
         abort(404)
     return customer
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _submitted(fields):
@@ -82,7 +78,7 @@ def edit(public_id):
         typed = _submitted(fields)
         try:
             changed = custom_fields.update_card_fields(
-                customer, typed, _actor(), current_user.role,
+                customer, typed, staff_actor(), current_user.role,
                 version=request.form.get("version"))
         except FieldErrors as exc:
             errors = {key: _(message, **params) for key, (message, params) in exc.errors.items()}
@@ -106,7 +102,7 @@ def reveal(public_id, key):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        value = custom_fields.reveal(customer, key, _actor(), current_user.role)
+        value = custom_fields.reveal(customer, key, staff_actor(), current_user.role)
     except DomainError:
         abort(404)
     template = ("backoffice/card/fields_revealed.html" if request.headers.get("HX-Request")

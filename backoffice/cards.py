@@ -18,8 +18,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from services import DomainError, card_list
-from services.actors import Actor
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
 
@@ -43,9 +42,6 @@ def _list_url(filters, page=1):
     query = urlencode(filters.as_query() + ([("page", page)] if page > 1 else []))
     return url_for("cards.index") + ("?" + query if query else "")
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _query_args(pairs):
@@ -101,7 +97,7 @@ def view_save():
     filters = _filters(request.form.items(multi=True))
     try:
         card_list.save_view(current_user.user, request.form.get("view_name", ""), filters,
-                            _actor())
+                            staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
     else:
@@ -122,7 +118,7 @@ def view_delete(view_id):
     if not view_id.isdigit():
         abort(404)
     try:
-        card_list.delete_view(current_user.user, int(view_id), _actor())
+        card_list.delete_view(current_user.user, int(view_id), staff_actor())
     except DomainError:
         abort(404)
     flash(_("View deleted."), "success")
@@ -153,7 +149,7 @@ def bulk():
                                    action=action, value=value, query=filters.as_query(),
                                    owner_name=card_list.staff_name(value), shown=shown,
                                    list_url=_list_url(filters))
-        changed = card_list.bulk_apply(action, value, targets, _actor())
+        changed = card_list.bulk_apply(action, value, targets, staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
     else:

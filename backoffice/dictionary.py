@@ -4,7 +4,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,11 +16,10 @@ from wtforms.fields.choices import SelectChoice
 
 from models import FIELD_KINDS, PORTAL_POLICIES, STAFF_ROLES, CustomField
 from services import DomainError, dictionary, profile
-from services.actors import Actor
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm
 from webcore.pagination import Page
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("dictionary", __name__, url_prefix="/dictionary")
 
@@ -131,9 +129,6 @@ class FieldForm(FlaskForm):
                 _(message, **params)]
 
 
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
-
 
 def _field_or_404(key):
     field = None if "\x00" in key else CustomField.get_or_none(CustomField.key == key)
@@ -163,7 +158,7 @@ def new():
     form = FieldForm()
     if form.validate_on_submit():
         try:
-            field = dictionary.create_field(form.definition(), _actor())
+            field = dictionary.create_field(form.definition(), staff_actor())
         except FieldErrors as exc:
             form.show(exc.errors)
         except DomainError as exc:
@@ -186,7 +181,7 @@ def edit(key):
     form.key.data = field.key
     if form.validate_on_submit():
         try:
-            changed = dictionary.update_field(field, form.definition(), _actor())
+            changed = dictionary.update_field(field, form.definition(), staff_actor())
         except FieldErrors as exc:
             form.show(exc.errors)
         except DomainError as exc:
@@ -206,7 +201,7 @@ def active(key):
     if not EmptyForm().validate_on_submit():
         abort(400)
     make_active = request.form.get("active") == "1"
-    dictionary.set_active(field, make_active, _actor())
+    dictionary.set_active(field, make_active, staff_actor())
     flash(_("The field is active again.") if make_active else
           _("The field is deactivated: hidden everywhere, its values are kept."), "success")
     return redirect(url_for("dictionary.index"))

@@ -11,10 +11,9 @@ from wtforms.fields.choices import SelectChoice
 
 from models import Feedback, StaffUser
 from services import DomainError, feedback
-from services.actors import Actor
 from webcore.forms import show_error
 from webcore.pagination import Page
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
@@ -73,9 +72,6 @@ def _get_or_404(public_id):
     return row
 
 
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
-
 
 def _show(row, assign_form=None, status_form=None, reply_form=None):
     """The feedback page, with the form that failed (input kept) and the others fresh."""
@@ -122,7 +118,7 @@ def assign(public_id):
         staff = (StaffUser.get_or_none(StaffUser.public_id == form.assignee.data)
                  if form.assignee.data else None)
         try:
-            feedback.assign(row, staff, _actor())
+            feedback.assign(row, staff, staff_actor())
         except DomainError as exc:
             show_error(form, exc, "assignee")
         else:
@@ -138,7 +134,7 @@ def status(public_id):
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            feedback.set_status(row, form.status.data, _actor())
+            feedback.set_status(row, form.status.data, staff_actor())
         except DomainError as exc:
             show_error(form, exc, "status")
         else:
@@ -153,7 +149,7 @@ def reply(public_id):
     form = ReplyForm()
     if form.validate_on_submit():
         try:
-            feedback.reply_to_feedback(row, _actor(), form.reply.data, form.reply_status.data)
+            feedback.reply_to_feedback(row, staff_actor(), form.reply.data, form.reply_status.data)
         except DomainError as exc:
             if exc.field == "status":
                 exc.field = "reply_status"

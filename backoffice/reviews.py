@@ -1,21 +1,16 @@
 """The review queue: customers' changes that wait for staff, shown field by field."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from services import DomainError, reviews
-from services.actors import Actor
 from webcore.forms import EmptyForm
 from webcore.pagination import Page
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 EDITABLE = ("name", "alt_name", "company", "job_title", "mobile", "phone", "wechat", "province",
             "city", "district", "address", "postal_code")
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _request_or_404(public_id):
@@ -42,11 +37,11 @@ def decide(public_id):
         abort(400)
     try:
         if request.form.get("decision") == "reject":
-            reviews.reject(change, _actor(), request.form.get("reason"))
+            reviews.reject(change, staff_actor(), request.form.get("reason"))
             flash(_("Rejected; the customer has been told why."), "info")
         else:
             edits = {f: request.form[f"new-{f}"] for f in EDITABLE if f"new-{f}" in request.form}
-            reviews.accept(change, _actor(), edits)
+            reviews.accept(change, staff_actor(), edits)
             flash(_("Accepted; the card is updated and the customer has been told."),
                   "success")
     except DomainError as exc:

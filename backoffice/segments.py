@@ -25,11 +25,10 @@ from wtforms.fields.choices import SelectChoice
 
 from models import Customer, Segment, Survey, Tier
 from services import DomainError, card_list, custom_fields, segments
-from services.actors import Actor
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm, show_error
 from webcore.pagination import Page
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("segments", __name__, url_prefix="/segments")
 
@@ -56,9 +55,6 @@ class AddFoundForm(FlaskForm):
                              render_kw={"maxlength": 4000,
                                         "placeholder": "/staff/cards/?city=上海&tag=VIP"})
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _tz():
@@ -122,10 +118,10 @@ def _save(form, segment=None):
         return _editor(form, segment, pairs, status=400)
     try:
         if segment is None:
-            segment = segments.create_segment(_actor(), current_user.user, form.name.data,
+            segment = segments.create_segment(staff_actor(), current_user.user, form.name.data,
                                               form.description.data, form.kind.data, pairs)
         else:
-            segments.update_segment(segment, _actor(), form.name.data, form.description.data,
+            segments.update_segment(segment, staff_actor(), form.name.data, form.description.data,
                                     pairs)
     except FieldErrors as exc:
         return _editor(form, segment, pairs, errors=_errors_at_fields(form, exc), status=400)
@@ -250,7 +246,7 @@ def add(public_id):
     if form.validate_on_submit():
         try:
             added, missing = segments.add_cards(segment, segments.parse_ids(form.ids.data),
-                                                _actor())
+                                                staff_actor())
         except DomainError as exc:
             show_error(form, exc, "ids")
         else:
@@ -270,7 +266,7 @@ def add_found(public_id):
         text = (form.list_query.data or "").strip()
         query = urlsplit(text).query if "?" in text else text.lstrip("?")
         try:
-            added = segments.add_found(segment, parse_qsl(query), _actor(),
+            added = segments.add_found(segment, parse_qsl(query), staff_actor(),
                                        current_user.user, _tz())
         except DomainError as exc:
             show_error(form, exc, "list_query")
@@ -285,7 +281,7 @@ def remove(public_id):
     segment = _segment_or_404(public_id)
     if EmptyForm().validate_on_submit():
         try:
-            removed = segments.remove_cards(segment, [request.form.get("card", "")], _actor())
+            removed = segments.remove_cards(segment, [request.form.get("card", "")], staff_actor())
         except DomainError as exc:
             flash(_(exc.message, **exc.params), "danger")
         else:
@@ -301,7 +297,7 @@ def refresh(public_id):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        saved = segments.refresh_members(segment, _actor(), _tz())
+        saved = segments.refresh_members(segment, staff_actor(), _tz())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
     else:
@@ -315,7 +311,7 @@ def delete(public_id):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        segments.delete_segment(segment, _actor())
+        segments.delete_segment(segment, staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
         return redirect(url_for("segments.detail", public_id=public_id))
@@ -355,7 +351,7 @@ def _change_card(public_id, change, done, unchanged):
         abort(400)
     try:
         segment = segments.static_list(request.form.get("segment"))
-        changed = change(segment, customer, _actor())
+        changed = change(segment, customer, staff_actor())
     except DomainError as exc:
         return _card_lists(customer, error=_(exc.message, **exc.params), status=400)
     message = (done if changed else unchanged) % {"list": segment.name}

@@ -13,12 +13,11 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from backoffice import ROLE_LABELS
 from models import STAFF_ROLES
 from services import DomainError, access, staff, totp
-from services.actors import Actor
 from services.links import LinkError
 from services.profile import FieldErrors
 from webcore.forms import show_error
 from webcore.pagination import Page
-from webcore.signin import client_ip
+from webcore.signin import client_ip, staff_actor
 
 bp = Blueprint("staff", __name__, url_prefix="/team")
 invite_bp = Blueprint("invite", __name__)
@@ -46,9 +45,6 @@ class AcceptInviteForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the password"), validators=[
         EqualTo("new_password", message=_l("The two passwords are not the same."))])
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _get_or_404(public_id):
@@ -88,7 +84,7 @@ def invite():
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            member = staff.invite(form.name.data, form.email.data, form.role.data, _actor())
+            member = staff.invite(form.name.data, form.email.data, form.role.data, staff_actor())
         except FieldErrors as exc:
             for field, (message, params) in exc.errors.items():
                 show_error(form, DomainError(message, field, **params))
@@ -111,7 +107,7 @@ def set_role(public_id):
     form = RoleForm()
     if form.validate_on_submit():
         try:
-            staff.set_role(member, form.role.data, _actor())
+            staff.set_role(member, form.role.data, staff_actor())
         except DomainError as exc:
             show_error(form, exc, "role")
         else:
@@ -127,7 +123,7 @@ def _act(public_id, action, done_message):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        action(member, _actor())
+        action(member, staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
     else:

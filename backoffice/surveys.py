@@ -23,11 +23,10 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from models import Segment, SurveyQuestion, Tier
 from services import DomainError, survey_reminders, survey_results, surveys
-from services.actors import Actor
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm, show_error
 from webcore.pagination import Page
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 
 bp = Blueprint("surveys", __name__, url_prefix="/surveys")
 
@@ -78,9 +77,6 @@ def _lang():
     return str(get_locale() or "zh")[:2]
 
 
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
-
 
 def _survey_or_404(public_id):
     return surveys.find(public_id) or abort(404)
@@ -128,7 +124,7 @@ def new():
     form = SurveyForm()
     if form.validate_on_submit():
         try:
-            survey = surveys.create_survey(_actor(), current_user.user, form.data)
+            survey = surveys.create_survey(staff_actor(), current_user.user, form.data)
         except DomainError as exc:
             _apply_errors(form, exc)
         else:
@@ -162,7 +158,7 @@ def settings(public_id):
     form = SurveyForm()
     if form.validate_on_submit():
         try:
-            surveys.update_survey(survey, _actor(), form.data)
+            surveys.update_survey(survey, staff_actor(), form.data)
         except DomainError as exc:
             _apply_errors(form, exc)
         else:
@@ -176,7 +172,7 @@ def status(public_id):
     survey = _survey_or_404(public_id)
     if EmptyForm().validate_on_submit():
         try:
-            surveys.set_status(survey, request.form.get("status"), _actor())
+            surveys.set_status(survey, request.form.get("status"), staff_actor())
         except DomainError as exc:
             flash(_(exc.message, **exc.params), "danger")
         else:
@@ -191,7 +187,7 @@ def add_question(public_id):
     form = _question_form(request.form)
     if form.validate_on_submit():
         try:
-            surveys.add_question(survey, _actor(), form.data)
+            surveys.add_question(survey, staff_actor(), form.data)
         except DomainError as exc:
             _apply_errors(form, exc)
         else:
@@ -208,7 +204,7 @@ def edit_question(public_id, question_id):
             else _question_form(obj=question))
     if form.validate_on_submit():
         try:
-            surveys.update_question(question, _actor(), form.data)
+            surveys.update_question(question, staff_actor(), form.data)
         except DomainError as exc:
             _apply_errors(form, exc)
         else:
@@ -237,13 +233,13 @@ def _question_action(public_id, question_id, act, done):
 def move_question(public_id, question_id):
     direction = request.form.get("direction")
     return _question_action(public_id, question_id,
-                            lambda q: surveys.move_question(q, direction, _actor()), None)
+                            lambda q: surveys.move_question(q, direction, staff_actor()), None)
 
 
 @bp.route("/<public_id>/questions/<question_id>/delete", methods=["POST"])
 def delete_question(public_id, question_id):
     return _question_action(public_id, question_id,
-                            lambda q: surveys.delete_question(q, _actor()),
+                            lambda q: surveys.delete_question(q, staff_actor()),
                             _("Question deleted."))
 
 
@@ -252,10 +248,10 @@ def public_link(public_id):
     survey = _survey_or_404(public_id)
     if EmptyForm().validate_on_submit():
         if request.form.get("action") == "revoke":
-            surveys.revoke_public_token(survey, _actor())
+            surveys.revoke_public_token(survey, staff_actor())
             flash(_("The anonymous link no longer works."), "success")
         else:
-            surveys.ensure_public_token(survey, _actor())
+            surveys.ensure_public_token(survey, staff_actor())
             flash(_("Anonymous link ready: anyone with it can answer, without a name."),
                   "success")
     return redirect(url_for(".detail", public_id=public_id) + "#sharing")
@@ -269,7 +265,7 @@ def invite(public_id):
     if form.validate_on_submit():
         try:
             counts = surveys.send_invites(survey, re.split(r"[\s,，;；]+", form.public_ids.data
-                                                           or ""), _actor())
+                                                           or ""), staff_actor())
         except DomainError as exc:
             show_error(form, exc, "public_ids")
         else:
@@ -282,7 +278,7 @@ def send_reminders(public_id):
     survey = _survey_or_404(public_id)
     if EmptyForm().validate_on_submit():
         counts = survey_reminders.send_reminders(limit=REMINDERS_PER_CLICK, survey=survey,
-                                                 actor=_actor())
+                                                 actor=staff_actor())
         skipped = "; ".join(f"{n} {OUTCOME_LABELS[code]}" for code, n in counts.items()
                             if n and code != "sent")
         flash(_("Reminders: %(sent)s sent.", sent=counts["sent"])
@@ -324,13 +320,13 @@ def _download(body, mimetype, filename):
 @bp.route("/<public_id>/results.csv")
 def export_csv(public_id):
     survey = _survey_or_404(public_id)
-    body = survey_results.export_csv(survey, _filters(), _lang(), _actor())
+    body = survey_results.export_csv(survey, _filters(), _lang(), staff_actor())
     return _download(body, "text/csv; charset=utf-8", f"survey-{survey.public_id}.csv")
 
 
 @bp.route("/<public_id>/results.xlsx")
 def export_xlsx(public_id):
     survey = _survey_or_404(public_id)
-    body = survey_results.export_xlsx(survey, _filters(), _lang(), _actor())
+    body = survey_results.export_xlsx(survey, _filters(), _lang(), staff_actor())
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      f"survey-{survey.public_id}.xlsx")

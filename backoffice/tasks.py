@@ -14,9 +14,8 @@ from wtforms.fields.choices import SelectChoice
 from models import Customer, StaffUser, Task
 from services import DomainError, tasks
 from services.access import can
-from services.actors import Actor
 from webcore.forms import EmptyForm, show_error
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 from webcore.urls import safe_next
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -45,9 +44,6 @@ def _staff_choices(none_label=None):
     head = [SelectChoice("", none_label)] if none_label else []
     return head + [SelectChoice(s.public_id, s.name) for s in staff]
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _task_or_404(public_id):
@@ -135,7 +131,8 @@ def create():
         form.assignee.data = current_user.user.public_id
     if form.validate_on_submit():
         try:
-            tasks.create_follow_up(customer, _actor(), form.title.data, _date(form.due_date.data),
+            tasks.create_follow_up(customer, staff_actor(), form.title.data,
+                                   _date(form.due_date.data),
                                    assignee=_staff(form.assignee.data), notes=form.notes.data)
         except DomainError as exc:
             show_error(form, exc, "title")
@@ -159,7 +156,7 @@ def _row_or_back(task, message):
 def done(public_id):
     task = _task_or_404(public_id)
     if EmptyForm().validate_on_submit():
-        tasks.mark_done(task, _actor(), current_user.user)
+        tasks.mark_done(task, staff_actor(), current_user.user)
     return _row_or_back(task, _("Marked done: %(title)s", title=task.title))
 
 
@@ -167,7 +164,7 @@ def done(public_id):
 def reopen(public_id):
     task = _task_or_404(public_id)
     if EmptyForm().validate_on_submit():
-        tasks.reopen(task, _actor())
+        tasks.reopen(task, staff_actor())
     return _row_or_back(task, _("Open again: %(title)s", title=task.title))
 
 
@@ -181,7 +178,7 @@ def reassign(public_id):
         return _back()
     staff = _staff(form.assignee.data)
     try:
-        tasks.reassign(task, staff, _actor())
+        tasks.reassign(task, staff, staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
         return _back()

@@ -18,7 +18,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import fn
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
@@ -26,10 +25,9 @@ from wtforms.fields.choices import SelectChoice
 
 from models import Customer, Tier
 from services import N_, DomainError, runtime, tiers
-from services.actors import Actor
 from webcore import formatting
 from webcore.forms import EmptyForm, show_error
-from webcore.signin import client_ip
+from webcore.signin import staff_actor
 from webcore.urls import safe_next
 
 bp = Blueprint("tiers", __name__, url_prefix="/tiers")
@@ -57,9 +55,6 @@ class OverrideForm(FlaskForm):
     reason = StringField(_l("Reason"), render_kw={"maxlength": tiers.REASON_MAX})
     until = StringField(_l("Until (optional)"), render_kw={"type": "date"})
 
-
-def _actor():
-    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)
 
 
 def _tier_or_404(code):
@@ -187,7 +182,7 @@ def create():
     form = TierForm()
     if form.validate_on_submit():
         try:
-            tier = tiers.create_tier(_actor(), _values(form))
+            tier = tiers.create_tier(staff_actor(), _values(form))
         except DomainError as exc:
             show_error(form, exc, "code")
         else:
@@ -204,7 +199,7 @@ def edit(code):
     form = TierForm(obj=tier) if request.method == "GET" else TierForm()
     if form.validate_on_submit():
         try:
-            tiers.update_tier(tier, _actor(), _values(form))
+            tiers.update_tier(tier, staff_actor(), _values(form))
         except DomainError as exc:
             show_error(form, exc, "code")
         else:
@@ -220,7 +215,7 @@ def delete(code):
     tier = _tier_or_404(code)
     if EmptyForm().validate_on_submit():
         try:
-            tiers.delete_tier(tier, _actor())
+            tiers.delete_tier(tier, staff_actor())
         except DomainError as exc:
             flash(_(exc.message, **exc.params), "danger")
         else:
@@ -231,7 +226,7 @@ def delete(code):
 @bp.route("/recalculate", methods=["POST"])
 def recalculate():
     if EmptyForm().validate_on_submit():
-        tiers.request_recalculation(_actor())
+        tiers.request_recalculation(staff_actor())
         flash(_("Recalculation started. Its result shows below when it is done."), "info")
     return redirect(url_for("tiers.index"))
 
@@ -269,7 +264,7 @@ def override(public_id):
         try:
             if until_text and until is None:
                 raise DomainError(N_("Enter a date, or leave it empty."), "until")
-            tiers.set_override(card, _actor(), Tier.get_or_none(Tier.code == form.tier.data),
+            tiers.set_override(card, staff_actor(), Tier.get_or_none(Tier.code == form.tier.data),
                                form.reason.data, until)
         except DomainError as exc:
             show_error(form, exc, "reason")
@@ -284,7 +279,7 @@ def remove_override(public_id):
     card = _card_or_404(public_id)
     if EmptyForm().validate_on_submit():
         try:
-            tiers.remove_override(card, _actor())
+            tiers.remove_override(card, staff_actor())
         except DomainError as exc:
             flash(_(exc.message, **exc.params), "danger")
         else:

@@ -10,28 +10,23 @@ SMTP connection kept open for the whole run. A 4xx answer or a dropped connectio
 recipient again with a growing delay; a 5xx marks it failed.
 """
 import datetime
-import html
-import re
 import time
 
 from huey import crontab
-from peewee import SQL, Cast, NodeList, Value
 
 import models
 from models import Campaign, CampaignRecipient, Customer, EmailMessage, Tier
 from services import (
     DomainError,
     audit,
+    campaign_mail,
     campaign_results,
     campaigns,
     consent,
     data_requests,
     jobs,
-    links,
     mail,
-    profile,
     runtime,
-    surveys,
 )
 from services.actors import Actor
 
@@ -43,13 +38,7 @@ BACKOFF = (datetime.timedelta(minutes=1), datetime.timedelta(minutes=5),
            datetime.timedelta(minutes=15), datetime.timedelta(hours=1),
            datetime.timedelta(hours=4))
 MAX_ATTEMPTS = len(BACKOFF) + 1
-_URL = re.compile(r"https?://[^\s<>\"]+")
 SYSTEM = Actor.system("campaign sender")
-
-
-def message_id(campaign, recipient_id):
-    """The Message-ID of a recipient's message: the same on every try, unique per row."""
-    return f"<campaign.{campaign.public_id}.{recipient_id}@{mail.domain()}>"
 
 
 def send(campaign_id, clock=models.utcnow, budget=None):
@@ -132,7 +121,6 @@ class _Sender:
         self.interval = 60.0 / campaign.rate_per_minute if campaign.rate_per_minute else 0.0
         self.next_slot = time.monotonic()
         self.counts = dict.fromkeys(("sent", "retry", "failed", "skipped"), 0)
-        self.business = mail.display_name(runtime.get("BUSINESS_NAME"))
         p = models.db.param
         self.sql_status = f"SELECT status FROM campaign WHERE id = {p}"
         self.sql_outcome = (f"UPDATE campaign_recipient SET status = {p}, attempts = {p}, "
@@ -217,49 +205,20 @@ class _Sender:
                            consent.unsubscribe_links([c.id for _r, c in sendable]))
             ready, new = [], []
             for recipient, customer in sendable:
-                row = stored.get(message_id(self.campaign, recipient.id))
+                row = stored.get(campaign_mail.message_id(self.campaign, recipient.id))
                 if row is None:
-                    row = self._message(recipient, customer, unsubscribe.get(customer.id))
+                    row = campaign_mail.compose(
+                        self.campaign, recipient.id, customer, self.tiers.get(customer.tier_id),
+                        unsubscribe.get(customer.id), self.clock())
                     new.append(row)
                 ready.append((recipient, row))
             EmailMessage.bulk_create(new)
-            mid = _message_id_sql(self.campaign)
+            mid = campaign_mail.message_id_sql(self.campaign)
             (CampaignRecipient.update(status="sending", message_id=mid, email=(
                 Customer.select(Customer.primary_email)
                 .where(Customer.id == CampaignRecipient.customer)))
              .where(CampaignRecipient.id.in_([r.id for r, _row in ready])).execute())
         return ready
-
-    def _message(self, recipient, customer, unsubscribe_url):
-        """The recipient's message, personalised in their language (not saved yet)."""
-        lang = campaigns.language_of(customer)
-        tier = self.tiers.get(customer.tier_id)
-        values = {"name": mail.display_name(customer.name),
-                  "tier": (getattr(tier, f"name_{lang}") or tier.name_zh) if tier else "",
-                  "business": self.business}
-        subject, body = campaigns.content_for(self.campaign, lang)
-        used = campaigns.placeholders_in(body)
-        if "survey_link" in used and self.campaign.survey_id:
-            invite = surveys.invite(self.campaign.survey, customer, campaign=self.campaign)
-            values["survey_link"] = surveys.invite_link(invite)
-            if invite.sent_at is None:
-                invite.sent_at = self.clock()
-                invite.save(only=[models.SurveyInvite.sent_at])
-        if "confirm_link" in used:
-            values["confirm_link"] = profile.confirm_details_link(customer)
-        subject, text = mail.render("campaign.txt", lang,
-                                    subject_line=campaigns.fill(subject, values),
-                                    body=campaigns.fill(body, values),
-                                    unsubscribe_url=unsubscribe_url)
-        headers = ({} if unsubscribe_url is None else
-                   consent.list_unsubscribe_headers(customer, unsubscribe_url))
-        html_part = None
-        if self.campaign.track_opens:
-            html_part = _html(text, campaign_results.open_pixel_url(recipient.id))
-        return mail.message_row("campaign", customer.primary_email, subject, text,
-                                html=html_part, customer=customer, to_name=customer.name,
-                                headers=headers,
-                                message_id=message_id(self.campaign, recipient.id))
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -292,7 +251,7 @@ class _Sender:
         with models.atomic():
             CampaignRecipient.update(status=status, message_id=None).where(
                 CampaignRecipient.id == recipient.id).execute()
-            EmailMessage.delete().where(EmailMessage.message_id == message_id(
+            EmailMessage.delete().where(EmailMessage.message_id == campaign_mail.message_id(
                 self.campaign, recipient.id), EmailMessage.status != "sent").execute()
         self.counts["skipped"] += 1
         return False
@@ -336,13 +295,6 @@ class _Sender:
             self.conn = None
 
 
-def _message_id_sql(campaign):
-    """The Message-ID of ``message_id`` as an SQL expression over the recipient row."""
-    return NodeList((Value(f"<campaign.{campaign.public_id}."), SQL("||"),
-                     Cast(CampaignRecipient.id, "TEXT"), SQL("||"),
-                     Value(f"@{mail.domain()}>")))
-
-
 def _blocked_sql(transactional, count):
     """(customer id, skip status or NULL) for ``count`` cards: erased or asking to be erased,
     no email address, or (unless a service notice) no email-marketing consent now."""
@@ -366,47 +318,6 @@ def _blocked_params(transactional, customer_ids):
 
 def _false():
     return "FALSE" if models.is_postgres() else "0"
-
-
-def preview(campaign, customer, lang):
-    """(subject, text) of the campaign as ``customer`` would get it in ``lang``, with sample
-    addresses in place of their personal links (a preview creates no links and sends nothing)."""
-    tier = Tier.get_or_none(Tier.id == customer.tier_id) if customer is not None else None
-    sample = links.portal_url("/...")
-    values = {"name": mail.display_name(customer.name if customer is not None else ""),
-              "tier": (getattr(tier, f"name_{lang}") or tier.name_zh) if tier else "",
-              "business": mail.display_name(runtime.get("BUSINESS_NAME")),
-              "survey_link": sample, "confirm_link": sample}
-    subject, body = campaigns.content_for(campaign, lang)
-    return mail.render("campaign.txt", lang, subject_line=campaigns.fill(subject, values),
-                       body=campaigns.fill(body, values),
-                       unsubscribe_url=None if campaign.is_transactional else sample)
-
-
-def send_test(campaign, staff, actor):
-    """Email the preview (for the audience's first card) to the staff member's own address, in
-    their language; marked as a test in the subject. Returns the stored mail."""
-    lang = staff.preferred_language if staff.preferred_language in ("zh", "en") else "zh"
-    subject, text = preview(campaign, campaigns.sample_customer(campaign), lang)
-    with models.atomic():
-        row = mail.queue("campaign_test", staff.email, f"[TEST] {subject}", text,
-                         to_name=staff.name)
-        audit.record(actor, "campaign.test", "campaign", campaign.public_id,
-                     after={"to": staff.email})
-    return row
-
-
-def _html(text, pixel_url):
-    """The text part as simple HTML (links clickable) with the 1x1 image that records opens."""
-    def paragraph(block):
-        escaped = html.escape(block)
-        linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
-        return "<p>" + linked.replace("\n", "<br>\n") + "</p>"
-    blocks = [b for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
-    body = "\n".join(paragraph(b) for b in blocks)
-    return (f'<!doctype html>\n<html><body>\n{body}\n'
-            f'<img src="{html.escape(pixel_url)}" width="1" height="1" alt="">\n'
-            f'</body></html>\n')
 
 
 @jobs.huey.task()

@@ -10,6 +10,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from limits import parse, storage, strategies
 
 from services import accounts, sessions
+from services.actors import Actor
 from webcore import requestcache
 
 
@@ -137,3 +138,8 @@ def login_allowed(email, action="login"):
     limiter = current_app.extensions["cc_login_limiter"]
     scope = f"{current_app.config['CC_KIND']}-{action}"
     return limiter.allow(scope, f"ip:{client_ip()}", "email:" + (email or "").strip().lower())
+
+
+def staff_actor():
+    """The signed-in staff member as the actor of a service call (with IP and browser)."""
+    return Actor.for_staff(current_user.user, client_ip(), request.user_agent.string)

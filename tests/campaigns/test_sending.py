@@ -9,7 +9,14 @@ import pytest
 
 import models
 from models import Campaign, CampaignRecipient, EmailMessage
-from services import campaign_results, campaign_send, campaigns, consent, data_requests
+from services import (
+    campaign_mail,
+    campaign_results,
+    campaign_send,
+    campaigns,
+    consent,
+    data_requests,
+)
 from services.profile import FieldErrors
 from tests.campaigns.conftest import campaign_data, consenting_customer
 from tests.factories import SYSTEM, make_staff
@@ -115,7 +122,7 @@ def test_flaky_smtp_server_every_recipient_gets_exactly_one_message(
     assert max(r.attempts for r in rows.values()) >= 2
     for _from, (rcpt,), message in flaky_smtp.sink.messages:
         assert message["Message-ID"] == rows[rcpt].message_id
-        assert message["Message-ID"] == campaign_send.message_id(campaign, rows[rcpt].id)
+        assert message["Message-ID"] == campaign_mail.message_id(campaign, rows[rcpt].id)
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert message["List-Unsubscribe"].startswith("<http")
         assert "/unsubscribe/" in message.get_content()

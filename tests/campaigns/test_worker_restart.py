@@ -10,7 +10,7 @@ import time
 
 import models
 from models import Campaign, CampaignRecipient
-from services import campaign_send, campaigns
+from services import campaign_mail, campaigns
 from tests.campaigns.conftest import campaign_data, consenting_customer
 from tests.factories import SYSTEM
 
@@ -75,6 +75,6 @@ def test_a_killed_worker_process_is_resumed_by_the_next(
         ids = {m["Message-ID"] for _f, rcpts, m in smtp_server.sink.messages
                if rcpts == [address]}
         assert len(ids) == 1
-    assert all(m["Message-ID"] == campaign_send.message_id(campaign, r.id)
+    assert all(m["Message-ID"] == campaign_mail.message_id(campaign, r.id)
                for r in CampaignRecipient.select()
                for _f, rcpts, m in smtp_server.sink.messages if rcpts == [r.email])
