@@ -24,7 +24,14 @@ from wtforms.fields.choices import SelectChoice
 
 from backoffice.card import to_local, to_utc
 from models import Campaign, Segment, utcnow
-from services import N_, DomainError, campaign_mail, campaign_results, campaigns
+from services import (
+    N_,
+    DomainError,
+    campaign_lifecycle,
+    campaign_mail,
+    campaign_results,
+    campaigns,
+)
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm, show_error
 from webcore.labels import LABELS
@@ -36,11 +43,11 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 PER_PAGE = 50
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # The status actions of the campaign page: form value -> (service function, message when done).
-ACTIONS = {"unschedule": (campaigns.unschedule, _l("The schedule is cancelled: the campaign "
+ACTIONS = {"unschedule": (campaign_lifecycle.unschedule, _l("The schedule is cancelled: the campaign "
                                                    "is a draft again.")),
-           "pause": (campaigns.pause, _l("Sending is paused.")),
-           "resume": (campaigns.resume, _l("Sending resumes.")),
-           "cancel": (campaigns.cancel, _l("The campaign is cancelled: nobody else gets it."))}
+           "pause": (campaign_lifecycle.pause, _l("Sending is paused.")),
+           "resume": (campaign_lifecycle.resume, _l("Sending resumes.")),
+           "cancel": (campaign_lifecycle.cancel, _l("The campaign is cancelled: nobody else gets it."))}
 # Recipient filters of the results page: the statuses, plus the skipped and waiting groups.
 FILTERS = ("sent", "failed", "skipped", "skipped_consent", "skipped_erased",
            "skipped_no_email", "waiting", "cancelled")
@@ -220,7 +227,7 @@ def _send_at():
         local = datetime.datetime.strptime(text, LOCAL_FORMAT)
     except ValueError:
         raise DomainError(N_("Enter the date and time."), "send_at") from None
-    return campaigns.check_send_at(to_utc(local))
+    return campaign_lifecycle.check_send_at(to_utc(local))
 
 
 @bp.route("/<public_id>/start", methods=["GET", "POST"])
@@ -232,7 +239,7 @@ def start(public_id):
         if request.method == "GET":
             if campaign.status != "draft":
                 raise DomainError(N_("Only a draft can be sent or scheduled."))
-            campaigns.check_ready(campaign)
+            campaign_lifecycle.check_ready(campaign)
     except DomainError as exc:
         if exc.field == "send_at":
             return _show(campaign, request.values.get("send_at"), _(exc.message, **exc.params),
@@ -246,7 +253,7 @@ def start(public_id):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        campaign = campaigns.start(campaign, staff_actor(), when=when)
+        campaign = campaign_lifecycle.start(campaign, staff_actor(), when=when)
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
         return redirect(url_for(".detail", public_id=public_id))

@@ -5,7 +5,6 @@ from typing import NamedTuple
 from babel import dates
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
-from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.routing import BuildError
@@ -18,8 +17,11 @@ from services import DomainError, card_edit, cards, customer_access, profile, re
 from services.access import can
 from webcore import formatting
 from webcore.forms import EmptyForm, show_error
+from webcore.html import escape_all
+from webcore.i18n import gettext as _
 from webcore.labels import translated
 from webcore.signin import staff_actor
+from webcore.urls import fast_url_for
 
 bp = Blueprint("card", __name__, url_prefix="/cards")
 
@@ -76,83 +78,52 @@ CARD_LABELS = ("status", "contact", "customer_kind", "gender", "record_kind", "c
 def detail(public_id):
     customer = _card_or_404(public_id)
     extras, detail = _page_extras(customer), cards.card_detail(customer, current_user.role)
-    detail["timeline"] = timeline_entries(detail["timeline"], extras["labels"])
     edit_label = _("Edit") if can(current_user.role, "cards.edit") else None
     extras["timeline_html"] = timeline_html(
-        detail["timeline"], url_for("card.detail", public_id=customer.public_id), edit_label)
+        detail["timeline"], extras["labels"],
+        fast_url_for("card.detail", public_id=customer.public_id), edit_label)
     return render_template("backoffice/card/detail.html", **extras, **detail)
 
 
-class Entry(NamedTuple):
-    """One line of the card's timeline, formatted for the page."""
-    kind: str
-    public_id: str
-    when: str
-    kind_label: str
-    meta: str
-    title: str
-    detail: str
-    note: str
+def _timeline_texts(kind, r, when, labels, fmt):
+    """One record's texts on the timeline: when, kind, meta line, public id, title, detail,
+    note (not escaped yet)."""
+    if kind == "purchase":
+        status = "" if r.order_status == "completed" else \
+            " · " + labels["order_status"][r.order_status]
+        return (when, labels["record_kind"][kind],
+                labels["sales_channel"][r.channel] if r.channel else "", r.public_id,
+                r.product or "", f" × {fmt.number(r.quantity)} · "
+                f"{fmt.money(r.amount, r.currency)}{status}", "")
+    if kind == "interaction":
+        return (when, labels["record_kind"][kind],
+                f"{labels['channel'][r.channel]} · {labels['direction'][r.direction]}"
+                f" · {r.staff_name or ''}", r.public_id, r.subject or "",
+                f" — {r.request}" if r.request else "", r.resolution or "")
+    rating = f" · {r.satisfaction}/5" if r.satisfaction else ""
+    return (when, labels["record_kind"][kind],
+            f"{labels['service_type'][r.service_type]} · {r.staff_name or ''}", r.public_id,
+            "", (r.description or "") + rating, "")
 
 
-def timeline_entries(timeline, labels):
-    """The merged records as display lines, formatted here in one pass: the same filters the
-    template would apply, without a template call per value."""
-    kinds, entries, fmt = labels["record_kind"], [], formatting.Formatter()
+def timeline_html(timeline, labels, card_url, edit_label=None):
+    """The card's timeline (``cards.card_detail``: (kind, row) newest first) as list items,
+    formatted and escaped here in one pass: ``<li class="timeline-item timeline-KIND">`` with
+    when · kind, the meta line, the edit link (none if ``edit_label`` is None), title and
+    detail, note.
+
+    The page's heaviest loop: in the template each of 150 records cost a dozen filter calls,
+    escapes and attribute lookups, more than the rest of the card."""
+    fmt = formatting.Formatter()
+    texts = []
     for kind, r in timeline:
-        when = fmt.datetime_(r.occurred_at, "short")
-        if kind == "purchase":
-            status = "" if r.order_status == "completed" else \
-                " · " + labels["order_status"][r.order_status]
-            entries.append(Entry(kind, r.public_id, when, kinds[kind],
-                                 labels["sales_channel"][r.channel] if r.channel else "",
-                                 r.product, f" × {fmt.number(r.quantity)} · "
-                                 f"{fmt.money(r.amount, r.currency)}{status}", ""))
-        elif kind == "interaction":
-            meta = (f"{labels['channel'][r.channel]} · {labels['direction'][r.direction]}"
-                    f" · {r.staff_name or ''}")
-            entries.append(Entry(kind, r.public_id, when, kinds[kind], meta, r.subject,
-                                 f" — {r.request}" if r.request else "", r.resolution))
-        else:
-            rating = f" · {r.satisfaction}/5" if r.satisfaction else ""
-            entries.append(Entry(kind, r.public_id, when, kinds[kind],
-                                 f"{labels['service_type'][r.service_type]} · "
-                                 f"{r.staff_name or ''}", "", r.description + rating, ""))
-    return entries
-
-
-def _e(text):
-    """``text`` escaped for HTML exactly as Jinja's autoescape (markupsafe) does it."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&#34;").replace("'", "&#39;"))
-
-
-_TEXTS = 7  # the texts of an Entry that timeline_html escapes
-
-
-def _escaped_texts(entries):
-    """Each entry's texts (when, kind label, meta, public id, title, detail, note) escaped.
-
-    All of them in one pass: joined by NUL, which no stored text holds (the services refuse
-    it), escaped once, split again; should a NUL ever be there, one by one instead."""
-    texts = [str(text or "") for e in entries
-             for text in (e.when, e.kind_label, e.meta, e.public_id, e.title, e.detail, e.note)]
-    escaped = _e("\x00".join(texts)).split("\x00")
-    if len(escaped) != len(texts):
-        escaped = [_e(text) for text in texts]
-    return [escaped[i:i + _TEXTS] for i in range(0, len(escaped), _TEXTS)]
-
-
-def timeline_html(entries, card_url, edit_label=None):
-    """The timeline's list items as one piece of HTML, every text escaped.
-
-    The page's heaviest loop: in the template each of 150 records cost a dozen escapes and
-    attribute lookups, more than the rest of the card. ``edit_label`` None: no edit links."""
-    edit = None if edit_label is None else (_e(card_url), _e(edit_label))
-    parts, kinds = [], {kind: _e(kind) for kind in {e.kind for e in entries}}
-    for e, (when, kind_label, meta, public_id, title, detail, note) in zip(
-            entries, _escaped_texts(entries)):
-        kind = kinds[e.kind]
+        texts.extend(_timeline_texts(kind, r, fmt.datetime_(r.occurred_at, "short"),
+                                     labels, fmt))
+    escaped = escape_all(texts)
+    edit = None if edit_label is None else tuple(escape_all((card_url, edit_label)))
+    parts = []
+    for i, (kind, _row) in enumerate(timeline):
+        when, kind_label, meta, public_id, title, detail, note = escaped[7 * i:7 * i + 7]
         parts.append(f'<li class="timeline-item timeline-{kind}">\n'
                      f'<span class="small text-body-secondary">{when} · <span class="badge'
                      f' text-bg-light border">{kind_label}</span> {meta}</span>\n')
@@ -172,7 +143,7 @@ def _page_extras(customer):
     now = datetime.datetime.now(UTC).replace(tzinfo=None)
     verified = customer.last_verified_at
     try:
-        history_url = url_for("audit.card_history", public_id=customer.public_id)
+        history_url = fast_url_for("audit.card_history", public_id=customer.public_id)
     except BuildError:  # the audit pages are not in this build
         history_url = None
     return {"labels": translated(CARD_LABELS), "today": to_local(now).date(),

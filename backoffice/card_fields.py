@@ -5,7 +5,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from services import DomainError, cards, crypto, custom_fields
+from services import (
+    DomainError,
+    card_field_edit,
+    cards,
+    crypto,
+    custom_fields,
+    field_values,
+)
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm
 from webcore.signin import staff_actor
@@ -39,8 +46,8 @@ def _inputs(customer, fields, typed, errors):
     """What the form shows per field: label, help, choices, value (typed or stored), error.
     Sensitive values are never put into an input: the input shows the masked value as a hint."""
     lang = current_lang()
-    stored = custom_fields.clear_values(customer, list(fields.values()))
-    id_now = custom_fields.current_id_number(customer)
+    stored = field_values.clear_values(customer, list(fields.values()))
+    id_now = card_field_edit.current_id_number(customer)
     rows = [{"key": custom_fields.ID_NUMBER, "kind": "text", "sensitive": True,
              "label": custom_fields.ID_LABELS[lang], "help": "", "required": False,
              "choices": [], "masked": crypto.mask(id_now),
@@ -77,7 +84,7 @@ def edit(public_id):
     if form.validate_on_submit():
         typed = _submitted(fields)
         try:
-            changed = custom_fields.update_card_fields(
+            changed = card_field_edit.update_card_fields(
                 customer, typed, staff_actor(), current_user.role,
                 version=request.form.get("version"))
         except FieldErrors as exc:
@@ -102,7 +109,7 @@ def reveal(public_id, key):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        value = custom_fields.reveal(customer, key, staff_actor(), current_user.role)
+        value = card_field_edit.reveal(customer, key, staff_actor(), current_user.role)
     except DomainError:
         abort(404)
     template = ("backoffice/card/fields_revealed.html" if request.headers.get("HX-Request")

@@ -17,7 +17,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from services import DomainError, card_list
+from backoffice import card_rows
+from services import DomainError, card_bulk, card_list, saved_views
+from services.access import can
 from webcore.signin import staff_actor
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
@@ -61,7 +63,9 @@ def _filter_errors(filters):
 def _context(filters):
     query = filters.as_query()
     choices = card_list.list_options(current_user.user)
-    return {"filters": filters, "page": _page(filters), "query": query,
+    page = _page(filters)
+    return {"filters": filters, "page": page, "query": query,
+            "rows_html": card_rows.rows_html(page.items, can(current_user.role, "cards.edit")),
             "filter_errors": _filter_errors(filters),
             "query_args": _query_args(query), "choices": choices, "views": choices["views"],
             "owners": choices["staff"], "statuses": choices["statuses"],
@@ -96,8 +100,8 @@ def results():
 def view_save():
     filters = _filters(request.form.items(multi=True))
     try:
-        card_list.save_view(current_user.user, request.form.get("view_name", ""), filters,
-                            staff_actor())
+        saved_views.save_view(current_user.user, request.form.get("view_name", ""), filters,
+                              staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
     else:
@@ -107,7 +111,7 @@ def view_save():
 
 @bp.route("/views/<view_id>")
 def view_open(view_id):
-    view = card_list.get_view(current_user.user, view_id) if view_id.isdigit() else None
+    view = saved_views.get_view(current_user.user, view_id) if view_id.isdigit() else None
     if view is None:
         abort(404)
     return redirect(_list_url(_filters([tuple(pair) for pair in view.query])))
@@ -118,7 +122,7 @@ def view_delete(view_id):
     if not view_id.isdigit():
         abort(404)
     try:
-        card_list.delete_view(current_user.user, int(view_id), staff_actor())
+        saved_views.delete_view(current_user.user, int(view_id), staff_actor())
     except DomainError:
         abort(404)
     flash(_("View deleted."), "success")
@@ -140,16 +144,16 @@ def bulk():
     if every and card_list.filter_errors(filters):
         flash(_("Correct the marked filters first."), "danger")
         return redirect(_list_url(filters))
-    targets = card_list.target_query(filters, ids, current_user.user, _tz())
+    targets = card_bulk.target_query(filters, ids, current_user.user, _tz())
     try:
-        shown = card_list.bulk_value(action, value)[1]
+        shown = card_bulk.bulk_value(action, value)[1]
         total = targets.count() if every or action == "list" else None
         if every and request.form.get("confirmed") != str(total):
             return render_template("backoffice/cards/bulk_confirm.html", total=total,
                                    action=action, value=value, query=filters.as_query(),
                                    owner_name=card_list.staff_name(value), shown=shown,
                                    list_url=_list_url(filters))
-        changed = card_list.bulk_apply(action, value, targets, staff_actor())
+        changed = card_bulk.bulk_apply(action, value, targets, staff_actor())
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
     else:

@@ -100,14 +100,14 @@ def seed_scale(customers, transactions, seed):
 def rotate_keys(new_key, batch):
     """Re-encrypt every sensitive value (ID numbers, sensitive custom fields, staff 2FA
     secrets) with the first key of FIELD_ENCRYPTION_KEYS; afterwards the older keys can be removed."""
-    from services import crypto, custom_fields
+    from services import crypto, key_rotation
     if new_key:
         click.echo(crypto.new_key())
         return
     bind()
     try:
-        counts = custom_fields.rotate_keys(Actor.system("cli rotate-keys"),
-                                            batch=max(1, batch))
+        counts = key_rotation.rotate_keys(Actor.system("cli rotate-keys"),
+                                           batch=max(1, batch))
     except crypto.UnreadableValue as exc:
         raise click.ClickException(f"{exc}: keep every old key in FIELD_ENCRYPTION_KEYS "
                                    "until the rotation has run") from exc

@@ -24,7 +24,14 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from models import Customer, Segment, Survey, Tier
-from services import DomainError, card_list, custom_fields, segments
+from services import (
+    DomainError,
+    card_list,
+    custom_fields,
+    segment_criteria,
+    segments,
+    static_lists,
+)
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm, show_error
 from webcore.pagination import Page
@@ -58,7 +65,7 @@ class AddFoundForm(FlaskForm):
 
 
 def _tz():
-    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", segments.DEFAULT_TZ)
+    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", segment_criteria.DEFAULT_TZ)
 
 
 def _segment_or_404(public_id):
@@ -72,12 +79,12 @@ def _segment_or_404(public_id):
 def _criteria_form():
     """The criteria pairs of the submitted form (POST) or query string (GET)."""
     source = request.form if request.method == "POST" else request.args
-    return segments.criteria_pairs(source.items(multi=True))
+    return segment_criteria.criteria_pairs(source.items(multi=True))
 
 
 def _count_or_none(pairs):
     try:
-        return segments.count(segments.clean_criteria(pairs), _tz())
+        return segment_criteria.count(segment_criteria.clean_criteria(pairs), _tz())
     except FieldErrors:
         return None
 
@@ -94,7 +101,7 @@ def _editor(form, segment=None, pairs=(), errors=None, status=200):
         current=dict(pairs), tags=[v for k, v in pairs if k == "tag"],
         fields={k[3:]: v for k, v in pairs if k.startswith(card_list.FIELD_PREFIX)},
         errors=errors or {}, counted=counted, months=months, choices=card_list.list_options(None),
-        surveys=segments.nps_surveys(), nps_labels=NPS_LABELS, kinds=KIND_LABELS), status
+        surveys=segment_criteria.nps_surveys(), nps_labels=NPS_LABELS, kinds=KIND_LABELS), status
 
 
 def _errors_at_fields(form, exc):
@@ -245,8 +252,8 @@ def add(public_id):
     form = AddCardsForm()
     if form.validate_on_submit():
         try:
-            added, missing = segments.add_cards(segment, segments.parse_ids(form.ids.data),
-                                                staff_actor())
+            added, missing = static_lists.add_cards(
+                segment, static_lists.parse_ids(form.ids.data), staff_actor())
         except DomainError as exc:
             show_error(form, exc, "ids")
         else:
@@ -266,8 +273,8 @@ def add_found(public_id):
         text = (form.list_query.data or "").strip()
         query = urlsplit(text).query if "?" in text else text.lstrip("?")
         try:
-            added = segments.add_found(segment, parse_qsl(query), staff_actor(),
-                                       current_user.user, _tz())
+            added = static_lists.add_found(segment, parse_qsl(query), staff_actor(),
+                                           current_user.user, _tz())
         except DomainError as exc:
             show_error(form, exc, "list_query")
         else:
@@ -281,7 +288,8 @@ def remove(public_id):
     segment = _segment_or_404(public_id)
     if EmptyForm().validate_on_submit():
         try:
-            removed = segments.remove_cards(segment, [request.form.get("card", "")], staff_actor())
+            removed = static_lists.remove_cards(segment, [request.form.get("card", "")],
+                                                staff_actor())
         except DomainError as exc:
             flash(_(exc.message, **exc.params), "danger")
         else:
@@ -334,8 +342,9 @@ def _card_lists(customer, message=None, level="success", error=None, status=200)
     else a page of its own (no JS)."""
     partial = bool(request.headers.get("HX-Request"))
     template = f"backoffice/segments/{'_' if partial else ''}card_lists.html"
-    return render_template(template, customer=customer, member_of=segments.lists_of(customer),
-                           lists=segments.static_lists(), message=message, level=level,
+    return render_template(template, customer=customer,
+                           member_of=static_lists.lists_of(customer),
+                           lists=static_lists.static_lists(), message=message, level=level,
                            error=error), 200 if partial else status
 
 
@@ -350,7 +359,7 @@ def _change_card(public_id, change, done, unchanged):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        segment = segments.static_list(request.form.get("segment"))
+        segment = static_lists.static_list(request.form.get("segment"))
         changed = change(segment, customer, staff_actor())
     except DomainError as exc:
         return _card_lists(customer, error=_(exc.message, **exc.params), status=400)
@@ -363,11 +372,11 @@ def _change_card(public_id, change, done, unchanged):
 
 @bp.route("/card/<public_id>/add", methods=["POST"])
 def card_add(public_id):
-    return _change_card(public_id, segments.add_card, _("Added to the list %(list)s."),
+    return _change_card(public_id, static_lists.add_card, _("Added to the list %(list)s."),
                         _("Already in this list: %(list)s."))
 
 
 @bp.route("/card/<public_id>/remove", methods=["POST"])
 def card_remove(public_id):
-    return _change_card(public_id, segments.remove_card, _("Removed from the list %(list)s."),
-                        _("Not in this list: %(list)s."))
+    return _change_card(public_id, static_lists.remove_card,
+                        _("Removed from the list %(list)s."), _("Not in this list: %(list)s."))

@@ -22,7 +22,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from models import Segment, SurveyQuestion, Tier
-from services import DomainError, survey_reminders, survey_results, surveys
+from services import (
+    DomainError,
+    survey_invites,
+    survey_reminders,
+    survey_results,
+    surveys,
+)
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm, show_error
 from webcore.pagination import Page
@@ -136,7 +142,7 @@ def new():
 def _show(survey, settings_form=None, question_form=None, invite_form=None, counts=None):
     if settings_form is None:
         settings_form = SurveyForm(obj=survey)
-    public_url = surveys.public_link(survey) if survey.public_token else None
+    public_url = survey_invites.public_link(survey) if survey.public_token else None
     return render_template(
         "backoffice/surveys/detail.html", survey=survey, form=settings_form,
         question_form=question_form or _question_form(), invite_form=invite_form or InviteForm(),
@@ -248,10 +254,10 @@ def public_link(public_id):
     survey = _survey_or_404(public_id)
     if EmptyForm().validate_on_submit():
         if request.form.get("action") == "revoke":
-            surveys.revoke_public_token(survey, staff_actor())
+            survey_invites.revoke_public_token(survey, staff_actor())
             flash(_("The anonymous link no longer works."), "success")
         else:
-            surveys.ensure_public_token(survey, staff_actor())
+            survey_invites.ensure_public_token(survey, staff_actor())
             flash(_("Anonymous link ready: anyone with it can answer, without a name."),
                   "success")
     return redirect(url_for(".detail", public_id=public_id) + "#sharing")
@@ -264,8 +270,8 @@ def invite(public_id):
     counts = None
     if form.validate_on_submit():
         try:
-            counts = surveys.send_invites(survey, re.split(r"[\s,，;；]+", form.public_ids.data
-                                                           or ""), staff_actor())
+            counts = survey_invites.send_invites(
+                survey, re.split(r"[\s,，;；]+", form.public_ids.data or ""), staff_actor())
         except DomainError as exc:
             show_error(form, exc, "public_ids")
         else:

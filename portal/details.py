@@ -7,7 +7,7 @@ from flask_login import current_user
 from models import Customer
 from portal.access import link_error
 from portal.forms import details_form, field_label
-from portal.preferences import build_inputs, submitted
+from portal.preferences import build_inputs, flash_outcome, submitted
 from services import DomainError, links, preferences, profile
 from services.actors import Actor
 from services.links import LinkError
@@ -77,24 +77,15 @@ def more():
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
         return redirect(url_for("details.edit"))
-    if applied:
-        flash(_("Your details are saved."), "success")
-    if queued:
-        flash(_("Thank you. Some of your changes are checked by our staff first; until then "
-                "your card keeps the old value."), "info")
-    if not applied and not queued:
-        flash(_("Nothing changed."), "info")
+    flash_outcome(applied, queued, _("Your details are saved."))
     return redirect(url_for("details.edit") + "#more-details")
 
 
 def _flash_outcome(applied, queued):
-    if applied:
-        flash(_("Your details are saved."), "success")
-    if queued:
-        flash(_("Thank you. Changes to your name or company are checked by our staff first; "
-                "until then your card keeps the old value."), "info")
-    if not applied and not queued:
-        flash(_("Nothing changed. Your details are confirmed as correct."), "info")
+    flash_outcome(applied, queued, _("Your details are saved."),
+                  _("Thank you. Changes to your name or company are checked by our staff first; "
+                    "until then your card keeps the old value."),
+                  _("Nothing changed. Your details are confirmed as correct."))
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

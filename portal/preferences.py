@@ -70,7 +70,7 @@ def edit():
         except DomainError as exc:
             flash(_(exc.message, **exc.params), "danger")
         else:
-            _flash_outcome(applied, queued)
+            flash_outcome(applied, queued, _("Your preferences are saved."))
             return redirect(url_for("preferences.edit"))
     inputs, locked = build_inputs(customer, fields, allowed, stored, typed, errors, lang)
     return render_template("portal/preferences/edit.html", form=form, inputs=inputs,
@@ -104,11 +104,12 @@ def build_inputs(customer, fields, allowed, stored, typed, errors, lang):
     return inputs, locked
 
 
-def _flash_outcome(applied, queued):
+def flash_outcome(applied, queued, saved, waiting=None, unchanged=None):
+    """Tell the customer what became of a change: saved, waiting for staff, or nothing."""
     if applied:
-        flash(_("Your preferences are saved."), "success")
+        flash(saved, "success")
     if queued:
-        flash(_("Thank you. Some of your changes are checked by our staff first; until then "
-                "your card keeps the old value."), "info")
+        flash(waiting or _("Thank you. Some of your changes are checked by our staff first; "
+                           "until then your card keeps the old value."), "info")
     if not applied and not queued:
-        flash(_("Nothing changed."), "info")
+        flash(unchanged or _("Nothing changed."), "info")

@@ -9,8 +9,17 @@ from peewee import SQL, Cast, NodeList, Value
 
 import models
 from models import CampaignRecipient, SurveyInvite, Tier
-from services import audit, campaign_results, campaigns, consent, links, mail, profile, runtime
-from services import surveys
+from services import (
+    audit,
+    campaign_results,
+    campaigns,
+    consent,
+    links,
+    mail,
+    profile,
+    runtime,
+    survey_invites,
+)
 
 _URL = re.compile(r"https?://[^\s<>\"]+")
 
@@ -49,8 +58,8 @@ def compose(campaign, recipient_id, customer, tier, unsubscribe_url, now):
     values = _values(customer, tier, lang)
     used = campaigns.placeholders_in(campaigns.content_for(campaign, lang)[1])
     if "survey_link" in used and campaign.survey_id:
-        invite = surveys.invite(campaign.survey, customer, campaign=campaign)
-        values["survey_link"] = surveys.invite_link(invite)
+        invite = survey_invites.invite(campaign.survey, customer, campaign=campaign)
+        values["survey_link"] = survey_invites.invite_link(invite)
         if invite.sent_at is None:
             invite.sent_at = now
             invite.save(only=[SurveyInvite.sent_at])

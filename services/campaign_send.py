@@ -19,9 +19,9 @@ from models import Campaign, CampaignRecipient, Customer, EmailMessage, Tier
 from services import (
     DomainError,
     audit,
+    campaign_lifecycle,
     campaign_mail,
     campaign_results,
-    campaigns,
     consent,
     data_requests,
     jobs,
@@ -330,11 +330,11 @@ def tick():
     """Every minute: start scheduled campaigns whose time has come, and pick up campaigns a
     dead worker left (lease lapsed) or whose retries are due."""
     now = models.utcnow()
-    for campaign in campaigns.due_scheduled(now):
+    for campaign in campaign_lifecycle.due_scheduled(now):
         try:
-            campaigns.start(campaign, SYSTEM, now=now)
+            campaign_lifecycle.start(campaign, SYSTEM, now=now)
         except DomainError as exc:  # e.g. its survey was closed meanwhile
-            campaigns.fail_schedule(campaign, SYSTEM, exc)
+            campaign_lifecycle.fail_schedule(campaign, SYSTEM, exc)
     for campaign_id in (Campaign.select(Campaign.id)
                         .where(Campaign.status == "sending",
                                Campaign.lease_until.is_null()

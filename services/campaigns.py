@@ -1,21 +1,22 @@
 """Campaigns: an email to a segment or list, with personalisation and an optional survey.
 
-This module holds what staff do with a campaign: write it (validated, audited), preview it for
-a real card, start it now or schedule it, pause, resume or cancel it. Sending lives in
-services/campaign_send.py, results and open tracking in services/campaign_results.py.
+This module holds writing a campaign (validated, audited) and what its pages show: the list,
+the audience and a preview for a real card. Starting, scheduling, pausing, resuming and
+cancelling live in services/campaign_lifecycle.py, sending in services/campaign_send.py,
+results and open tracking in services/campaign_results.py.
 
 A campaign's subject and body are written per language with placeholders in double braces
 (``{{ name }}``); only the names in PLACEHOLDERS exist, so staff text is never run as a template.
 """
-import datetime
 import re
 
-from peewee import JOIN, SQL, Value, fn
+from peewee import JOIN, fn
 
 import models
 from models import Campaign, CampaignRecipient, Customer, Segment, StaffUser, Survey
-from services import N_, DomainError, access, audit, jobs, mail, segments, surveys
+from services import N_, DomainError, access, audit, mail, segments, surveys
 from services.profile import FieldErrors
+from services.text import clean_text
 
 NAME_MAX, GOAL_MAX, SUBJECT_MAX, BODY_MAX = 200, 2000, 200, 20_000
 RATE_RANGE = (1, 100_000)  # messages per minute
@@ -30,10 +31,6 @@ PLACEHOLDERS = {
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 # draft -> scheduled -> sending <-> paused -> finished; draft/scheduled/sending/paused -> cancelled
 EDITABLE = ("draft",)
-ACTIVE = ("sending", "paused")
-RECIPIENT_STATUSES = ("queued", "sending", "sent", "failed", "skipped_consent",
-                      "skipped_erased", "skipped_no_email", "cancelled")
-SKIPPED = ("skipped_consent", "skipped_erased", "skipped_no_email")
 
 
 def find(public_id):
@@ -63,17 +60,6 @@ def fill(text, values):
     """``text`` with each {{ placeholder }} replaced by its value (unknown ones stay as typed;
     saving refuses them, so only old or hand-made text can have any)."""
     return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text or "")
-
-
-def _text(data, field, limit, multiline=False):
-    value = (data.get(field) or "").replace("\r\n", "\n")
-    value = value.strip() if multiline else " ".join(value.split())
-    if "\x00" in value:
-        raise DomainError(N_("This text contains a character that cannot be stored."), field)
-    if len(value) > limit:
-        raise DomainError(N_("Use at most %(max)d characters (now %(count)d)."), field,
-                          max=limit, count=len(value))
-    return value
 
 
 def _check_placeholders(text, field, has_survey):
@@ -109,7 +95,7 @@ def _clean(data, staff):
             errors[exc.field or field] = (exc.message, exc.params)
 
     def name():
-        value = _text(data, "name", NAME_MAX)
+        value = clean_text(data.get("name"), "name", NAME_MAX)
         if not value:
             raise DomainError(N_("Give the campaign a name."), "name")
         return value
@@ -139,14 +125,15 @@ def _clean(data, staff):
         return wanted
 
     check("name", name)
-    check("goal", lambda: _text(data, "goal", GOAL_MAX, multiline=True))
+    check("goal", lambda: clean_text(data.get("goal"), "goal", GOAL_MAX, multiline=True))
     check("segment", segment)
     check("survey", survey)
     for lang in ("zh", "en"):
-        check(f"subject_{lang}", lambda lang=lang: mail.safe_header(
-            _text(data, f"subject_{lang}", SUBJECT_MAX), f"subject_{lang}"))
-        check(f"body_{lang}", lambda lang=lang: _text(data, f"body_{lang}", BODY_MAX,
-                                                      multiline=True))
+        subject_field, body_field = f"subject_{lang}", f"body_{lang}"
+        check(subject_field, lambda f=subject_field: mail.safe_header(
+            clean_text(data.get(f), f, SUBJECT_MAX), f))
+        check(body_field, lambda f=body_field: clean_text(data.get(f), f, BODY_MAX,
+                                                          multiline=True))
     check("rate_per_minute", lambda: _whole(data, "rate_per_minute", *RATE_RANGE))
     check("attribution_days", lambda: _whole(data, "attribution_days", *ATTRIBUTION_RANGE,
                                              default=30))
@@ -273,113 +260,6 @@ def content_for(campaign, lang):
     return getattr(campaign, f"subject_{other}"), getattr(campaign, f"body_{other}")
 
 
-# --- starting, pausing, cancelling ---------------------------------------------------------------
-
-def _require_ready(campaign):
-    if campaign.segment_id is None:
-        raise DomainError(N_("Choose who receives it: a segment or a list."), "segment")
-    if not (campaign.subject_zh or campaign.subject_en):
-        raise DomainError(N_("Write the email in Chinese or in English."), "subject_zh")
-    if campaign.survey_id is not None and campaign.survey.status != "open":
-        raise DomainError(N_("Open the survey before sending a campaign that asks for it."),
-                          "survey")
-
-
-def _set_status(campaign, actor, action, allowed, **changes):
-    """Move the campaign by one conditional UPDATE from one of ``allowed`` (race-safe)."""
-    with models.atomic():
-        before = snapshot(campaign)
-        changes.setdefault("updated_at", models.utcnow())
-        moved = Campaign.update(**changes).where(Campaign.id == campaign.id,
-                                                 Campaign.status.in_(allowed)).execute()
-        if moved != 1:
-            raise DomainError(N_("The campaign changed in the meantime. Reload the page."))
-        campaign = Campaign.get_by_id(campaign.id)
-        audit.record(actor, action, "campaign", campaign.public_id, before=before,
-                     after=snapshot(campaign))
-    return campaign
-
-
-def start(campaign, actor, when=None, now=None):
-    """Send now (``when`` None or past) or schedule for ``when`` (naive UTC).
-
-    Sending now queues one recipient row per card of the audience, in one INSERT ... SELECT,
-    and hands the campaign to the job worker once this transaction commits."""
-    now = now or models.utcnow()
-    _require_ready(campaign)
-    if when is not None and when > now + datetime.timedelta(minutes=1):
-        check_send_at(when, now)
-        return _set_status(campaign, actor, "campaign.schedule", ("draft",),
-                           status="scheduled", scheduled_at=when, last_error=None)
-    with models.atomic():
-        campaign = _set_status(campaign, actor, "campaign.start", ("draft", "scheduled"),
-                               status="sending", started_at=now, last_error=None)
-        queue_recipients(campaign)
-        jobs.enqueue(_send_task(), campaign.id)
-    return campaign
-
-
-def _send_task():
-    from services import campaign_send  # sending imports this module
-    return campaign_send.send_task
-
-
-def queue_recipients(campaign):
-    """One queued recipient row per live card of the audience (set-based; a card already
-    queued is left as it is). Returns how many rows were added."""
-    members = segments.members_query(campaign.segment).select(
-        SQL(str(int(campaign.id))), Customer.id, Value("queued"), SQL("0"), Customer.tier)
-    return (CampaignRecipient.insert_from(
-        members, [CampaignRecipient.campaign, CampaignRecipient.customer,
-                  CampaignRecipient.status, CampaignRecipient.attempts, CampaignRecipient.tier])
-        .on_conflict_ignore().as_rowcount().execute())
-
-
-def unschedule(campaign, actor):
-    """A scheduled campaign goes back to draft (and can be changed again)."""
-    return _set_status(campaign, actor, "campaign.unschedule", ("scheduled",),
-                       status="draft", scheduled_at=None)
-
-
-def pause(campaign, actor):
-    """Stop sending after the message in flight; queued recipients wait."""
-    return _set_status(campaign, actor, "campaign.pause", ("sending",), status="paused")
-
-
-def resume(campaign, actor):
-    with models.atomic():
-        campaign = _set_status(campaign, actor, "campaign.resume", ("paused",),
-                               status="sending")
-        jobs.enqueue(_send_task(), campaign.id)
-    return campaign
-
-
-def cancel(campaign, actor):
-    """Stop for good: recipients not yet sent are marked cancelled and never get the email."""
-    with models.atomic():
-        campaign = _set_status(campaign, actor, "campaign.cancel",
-                               ("scheduled", "sending", "paused"),
-                               status="cancelled", finished_at=models.utcnow())
-        (CampaignRecipient.update(status="cancelled")
-         .where(CampaignRecipient.campaign == campaign.id,
-                CampaignRecipient.status == "queued").execute())
-    return campaign
-
-
-def fail_schedule(campaign, actor, error):
-    """A scheduled campaign that could not start (e.g. its survey was closed) goes back to
-    draft with the reason (the message's msgid, translated when shown), for staff to fix and
-    start again."""
-    return _set_status(campaign, actor, "campaign.schedule_failed", ("scheduled",),
-                       status="draft", scheduled_at=None, last_error=error.message)
-
-
-def due_scheduled(now=None):
-    """Scheduled campaigns whose time has come."""
-    return list(Campaign.select().where(Campaign.status == "scheduled",
-                                        Campaign.scheduled_at <= (now or models.utcnow())))
-
-
 def creator_name(campaign):
     if campaign.created_by_id is None:
         return ""
@@ -396,20 +276,3 @@ def survey_choices():
     """Surveys a campaign can ask for (not closed), newest first."""
     return list(Survey.select().where(Survey.status != "closed")
                 .order_by(Survey.created_at.desc()))
-
-
-def check_send_at(when, now=None):
-    """A time staff chose to schedule for (naive UTC): in the future and within a year
-    (``start`` alone would send at once for a time already past)."""
-    now = now or models.utcnow()
-    if when <= now + datetime.timedelta(minutes=1):
-        raise DomainError(N_("Choose a time in the future."), "send_at")
-    if when > now + datetime.timedelta(days=366):
-        raise DomainError(N_("Schedule it within a year."), "send_at")
-    return when
-
-
-def check_ready(campaign):
-    """DomainError if the campaign cannot be sent as it is (the check ``start`` makes), so the
-    confirm step can say so before asking."""
-    _require_ready(campaign)

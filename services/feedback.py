@@ -8,6 +8,7 @@ from peewee import JOIN, IntegrityError
 import models
 from models import ContactPoint, Feedback, PortalAccount, Purchase, ServiceRecord
 from services import N_, DomainError, audit, links, mail, runtime
+from services.text import clean_text
 
 CATEGORIES = ("product", "service", "delivery", "staff", "suggestion", "other")
 STATUSES = ("new", "in_progress", "replied", "resolved", "closed")
@@ -35,15 +36,7 @@ def clean_rating(rating):
 
 def clean_message(message, field="message", limit=MESSAGE_MAX):
     """The stripped text: required, at most ``limit`` characters, no NUL bytes."""
-    text = (message or "").replace("\r\n", "\n").strip()
-    if not text:
-        raise DomainError(N_("Write your message."), field)
-    if "\x00" in text:
-        raise DomainError(N_("This text contains a character that cannot be stored."), field)
-    if len(text) > limit:
-        raise DomainError(N_("Use at most %(max)d characters (now %(count)d)."), field,
-                          max=limit, count=len(text))
-    return text
+    return clean_text(message, field, limit, multiline=True, required=N_("Write your message."))
 
 
 def _own(model, customer, public_id):

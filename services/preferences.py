@@ -4,14 +4,14 @@ staff), locked (shown, never editable), hidden (not shown). Sensitive fields nev
 portal. Validation is per field and reports every wrong field at once."""
 import models
 from models import ChangeRequest, Customer, CustomField, CustomFieldValue
-from services import N_, DomainError, audit, custom_fields
+from services import N_, DomainError, audit, custom_fields, field_values
 from services.profile import FieldErrors  # noqa: F401 (the portal catches preferences.FieldErrors)
 
 SECTION = "preference"
 EDITABLE = ("auto", "review")
 SHOWN = ("auto", "review", "locked")
-KINDS = custom_fields.KINDS
-MAX_TEXT = custom_fields.MAX_TEXT
+KINDS = field_values.KINDS
+MAX_TEXT = field_values.MAX_TEXT
 PENDING_PREFIX = "pref:"
 
 
@@ -57,10 +57,10 @@ def display(field, value, lang="zh"):
     return custom_fields.display_value(field, value, lang)
 
 
-# --- validation: the one set of rules in services.custom_fields ---------------------------------
+# --- validation: the one set of rules in services.field_values ----------------------------------
 
-clean_value = custom_fields.clean_value
-clean = custom_fields.clean
+clean_value = field_values.clean_value
+clean = field_values.clean
 
 
 # --- saving -------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def save_values(customer, changes):
 
 
 def _save(customer, fields, changes):
-    custom_fields.save_values(customer, fields, changes)
+    field_values.save_values(customer, fields, changes)
 
 
 def _queue_for_review(customer, review, before, actor):

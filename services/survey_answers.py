@@ -13,7 +13,8 @@ from services import N_, DomainError, audit, consent, links, preferences, tasks
 from services.actors import Actor
 from services.links import LinkError
 from services.profile import FieldErrors
-from services.surveys import LINK_PURPOSE, SCORE_RANGES, questions, text_in
+from services.survey_invites import LINK_PURPOSE
+from services.surveys import SCORE_RANGES, questions, text_in
 
 TEXT_LIMITS = {"short_text": 500, "long_text": 5000}
 DETRACTOR = {"nps": 6, "rating": 2}  # this score or lower asks for a follow-up

@@ -19,7 +19,8 @@ from models import AuditEvent, Customer, Survey, SurveyInvite
 from services import DomainError, audit, consent, mail
 from services.actors import Actor
 from services.jobs import huey
-from services.surveys import invite_link, text_in
+from services.survey_invites import invite_link
+from services.surveys import text_in
 
 BATCH = 200  # invitations per query; each is its own short transaction
 SENT, SKIPPED = "survey.remind", "survey.remind_skipped"

@@ -1,32 +1,26 @@
-"""Surveys: the builder (questions in zh and en, order, status), answer-to-card mappings
-(preference or consent), the invitations with their signed links, and sending them by email.
-Answering lives in services/survey_answers.py, results in services/survey_results.py."""
-import datetime
-import secrets
-
+"""Surveys: the builder (titles, intros and questions in zh and en, their order, the status)
+and answer-to-card mappings (preference or consent). Reaching people (the anonymous link and
+personal invitations) lives in services/survey_invites.py, answering in
+services/survey_answers.py, results in services/survey_results.py."""
 from peewee import fn
 
 import models
 from models import (
     QUESTION_KINDS,
     ConsentPurpose,
-    Customer,
-    LinkToken,
     Survey,
-    SurveyInvite,
     SurveyQuestion,
     SurveyResponse,
 )
-from services import N_, DomainError, audit, consent, links, mail, preferences
+from services import N_, DomainError, audit, preferences
 from services.profile import FieldErrors
+from services.text import clean_text
 
 STATUSES = ("draft", "open", "closed")
 CHOICE_KINDS = ("single_choice", "multi_choice")
 SCORE_RANGES = {"nps": (0, 10), "rating": (1, 5)}
 TITLE_MAX, INTRO_MAX, QUESTION_MAX, CHOICE_MAX, MAX_CHOICES = 200, 4000, 1000, 200, 20
 MAX_QUESTIONS = 50
-MAX_INVITES = 500  # public ids per staff request
-LINK_PURPOSE = "survey"
 INVITE_DAYS = (1, 365)
 REMINDER_DAYS = (1, 60)  # empty: no reminder
 YES_NO = [{"value": "yes", "zh": "是", "en": "Yes"}, {"value": "no", "zh": "否", "en": "No"}]
@@ -38,20 +32,6 @@ def text_in(obj, field, lang):
     """obj.<field>_<lang>, falling back to the other language when staff left it blank."""
     other = "en" if lang == "zh" else "zh"
     return getattr(obj, f"{field}_{lang}", "") or getattr(obj, f"{field}_{other}", "") or ""
-
-
-def _clean_text(value, field, limit, required=False, multiline=False):
-    text = (value or "").replace("\r\n", "\n").strip()
-    if not multiline:
-        text = " ".join(text.split())
-    if "\x00" in text:
-        raise DomainError(N_("This text contains a character that cannot be stored."), field)
-    if len(text) > limit:
-        raise DomainError(N_("Use at most %(max)d characters (now %(count)d)."), field,
-                          max=limit, count=len(text))
-    if required and not text:
-        raise DomainError(N_("Write this in Chinese or in English."), field)
-    return text
 
 
 def _collect(checks):
@@ -69,8 +49,8 @@ def _collect(checks):
 
 def _clean_settings(data):
     def titles():
-        zh = _clean_text(data.get("title_zh"), "title_zh", TITLE_MAX)
-        en = _clean_text(data.get("title_en"), "title_en", TITLE_MAX)
+        zh = clean_text(data.get("title_zh"), "title_zh", TITLE_MAX)
+        en = clean_text(data.get("title_en"), "title_en", TITLE_MAX)
         if not zh and not en:
             raise DomainError(N_("Give the survey a title in Chinese or in English."), "title_zh")
         return zh, en
@@ -99,10 +79,10 @@ def _clean_settings(data):
 
     values = _collect([
         ("titles", titles),
-        ("intro_zh", lambda: _clean_text(data.get("intro_zh"), "intro_zh", INTRO_MAX,
-                                         multiline=True)),
-        ("intro_en", lambda: _clean_text(data.get("intro_en"), "intro_en", INTRO_MAX,
-                                         multiline=True)),
+        ("intro_zh", lambda: clean_text(data.get("intro_zh"), "intro_zh", INTRO_MAX,
+                                        multiline=True)),
+        ("intro_en", lambda: clean_text(data.get("intro_en"), "intro_en", INTRO_MAX,
+                                        multiline=True)),
         ("invite_days", days), ("reminder_days", reminder)])
     values["title_zh"], values["title_en"] = values.pop("titles")
     values["task_on_detractor"] = bool(data.get("task_on_detractor"))
@@ -164,32 +144,6 @@ def set_status(survey, status, actor):
         audit.record(actor, "survey.status", "survey", survey.public_id, before=before,
                      after=_snapshot(survey))
     return survey
-
-
-def ensure_public_token(survey, actor):
-    """Give the survey its anonymous link token (kept if it has one already)."""
-    if survey.public_token:
-        return survey.public_token
-    with models.atomic():
-        survey.public_token = secrets.token_urlsafe(18)
-        survey.save(only=[Survey.public_token])
-        audit.record(actor, "survey.public_link", "survey", survey.public_id,
-                     after={"public_link": True})
-    return survey.public_token
-
-
-def revoke_public_token(survey, actor):
-    """Stop the anonymous link: the old address no longer opens the survey."""
-    with models.atomic():
-        survey.public_token = None
-        survey.save(only=[Survey.public_token])
-        audit.record(actor, "survey.public_link", "survey", survey.public_id,
-                     after={"public_link": False})
-
-
-def public_link(survey):
-    """The absolute address of the survey's anonymous link (it must have a token)."""
-    return links.portal_url(f"/survey/p/{survey.public_token}")
 
 
 def find(public_id):
@@ -268,8 +222,8 @@ def _clean_question(data):
     maps_to = (data.get("maps_to") or "").strip() or None
 
     def texts():
-        zh = _clean_text(data.get("text_zh"), "text_zh", QUESTION_MAX, multiline=True)
-        en = _clean_text(data.get("text_en"), "text_en", QUESTION_MAX, multiline=True)
+        zh = clean_text(data.get("text_zh"), "text_zh", QUESTION_MAX, multiline=True)
+        en = clean_text(data.get("text_en"), "text_en", QUESTION_MAX, multiline=True)
         if not zh and not en:
             raise DomainError(N_("Write the question in Chinese or in English."), "text_zh")
         return zh, en
@@ -359,101 +313,3 @@ def move_question(question, direction, actor):
 
 def questions(survey):
     return list(survey.questions.order_by(SurveyQuestion.position, SurveyQuestion.id))
-
-
-# --- invitations --------------------------------------------------------------------------------
-
-def invite(survey, customer, campaign=None):
-    """The customer's invitation to ``survey`` (one per survey and customer: calling again
-    returns the same row; an expired, unanswered one is given a fresh validity)."""
-    now = models.utcnow()
-    expires = now + datetime.timedelta(days=survey.invite_days)
-    with models.atomic():
-        (SurveyInvite.insert(survey=survey, customer=customer, campaign=campaign,
-                             expires_at=expires, public_id=models.new_public_id())
-         .on_conflict_ignore().execute())
-        row = SurveyInvite.get((SurveyInvite.survey == survey)
-                               & (SurveyInvite.customer == customer))
-        if row.responded_at is None and row.expires_at <= now:
-            row.expires_at = expires
-            row.save(only=[SurveyInvite.expires_at])
-            _sync_link_expiry(row)
-    return row
-
-
-def _invite_tokens(invite_row):
-    return [token for token in LinkToken.select().where(
-        LinkToken.purpose == LINK_PURPOSE, LinkToken.customer == invite_row.customer_id)
-        if (token.data or {}).get("invite") == invite_row.public_id]
-
-
-def _sync_link_expiry(invite_row):
-    ids = [token.id for token in _invite_tokens(invite_row)]
-    if ids:
-        LinkToken.update(expires_at=invite_row.expires_at).where(
-            LinkToken.id.in_(ids)).execute()
-
-
-def invite_link(invite_row):
-    """The absolute portal URL of the invitation: signed, purpose "survey", expiring with the
-    invitation. The same invitation always gets the same link."""
-    existing = _invite_tokens(invite_row)
-    if existing:
-        token = links.sign(LINK_PURPOSE, existing[0])
-    else:
-        lifetime = max(invite_row.expires_at - models.utcnow(), datetime.timedelta(0))
-        token = links.issue(LINK_PURPOSE, invite_row.customer_id,
-                            data={"invite": invite_row.public_id}, lifetime=lifetime)
-        _sync_link_expiry(invite_row)  # exactly the invitation's expiry
-    return links.portal_url(f"/survey/{token}")
-
-
-def send_invites(survey, public_ids, actor):
-    """Invite the cards with these public ids and email each its link, in its language.
-
-    A survey invitation is marketing: cards without current email-marketing consent are
-    skipped, as are erased cards and cards without an email address. Returns the counts.
-    """
-    if survey.status != "open":
-        raise DomainError(N_("Open the survey before sending invitations."), "public_ids")
-    wanted = list(dict.fromkeys(p.strip() for p in public_ids if p.strip()))
-    if not wanted:
-        raise DomainError(N_("Enter at least one card number."), "public_ids")
-    if len(wanted) > MAX_INVITES:
-        raise DomainError(N_("Send to at most %(max)d cards at once."), "public_ids",
-                          max=MAX_INVITES)
-    cards = {c.public_id: c for c in Customer.select().where(Customer.public_id.in_(wanted))}
-    counts = dict.fromkeys(("sent", "unknown", "erased", "no_consent", "no_email",
-                            "answered"), 0)
-    for public_id in wanted:
-        outcome = _invite_one(survey, cards.get(public_id), actor)
-        counts[outcome] += 1
-    return counts
-
-
-def _invite_one(survey, customer, actor):
-    if customer is None:
-        return "unknown"
-    if customer.erased_at is not None:
-        return "erased"
-    if not customer.primary_email:
-        return "no_email"
-    if not consent.has_consent(customer.id, consent.EMAIL_MARKETING):
-        return "no_consent"
-    with models.atomic():
-        row = invite(survey, customer)
-        if row.responded_at is not None:
-            return "answered"
-        lang = customer.preferred_language if customer.preferred_language in ("zh", "en") \
-            else "zh"
-        subject, text = mail.render(
-            "survey_invite.txt", lang, name=customer.name, title=text_in(survey, "title", lang),
-            url=invite_link(row), expires_on=row.expires_at.date().isoformat(),
-            unsubscribe_url=consent.unsubscribe_link(customer))
-        mail.queue("survey", customer.primary_email, subject, text, customer=customer,
-                   to_name=customer.name, headers=consent.list_unsubscribe_headers(customer))
-        row.sent_at = models.utcnow()
-        row.save(only=[SurveyInvite.sent_at])
-        audit.record(actor, "survey.invite", "survey_invite", row.public_id,
-                     customer_id=customer.id, after={"survey": survey.public_id})
-    return "sent"

@@ -26,11 +26,13 @@ from models import Customer, StaffUser, Tier, TierChange
 from services import N_, DomainError, audit, tier_sql
 from services.actors import Actor
 from services.jobs import enqueue, huey
+from services.text import clean_text
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 NAME_MAX, BENEFITS_MAX, REASON_MAX = 64, 2000, 500
 SPEND_MAX = Decimal("1e10")
+FILL_IN = N_("Fill in this field.")
 TIER_FIELDS = ("code", "name_zh", "name_en", "rank", "colour", "benefits", "min_spend",
                "min_orders", "window_days", "min_tenure_days", "is_default")
 
@@ -42,24 +44,11 @@ def ranked():
     return list(Tier.select().order_by(Tier.rank.desc(), Tier.id))
 
 
-def _text(values, field, limit, required=True):
-    text = " ".join(str(values.get(field) or "").split()) if field != "benefits" else (
-        str(values.get(field) or "").replace("\r\n", "\n").strip())
-    if required and not text:
-        raise DomainError(N_("Fill in this field."), field)
-    if "\x00" in text:
-        raise DomainError(N_("This text contains a character that cannot be stored."), field)
-    if len(text) > limit:
-        raise DomainError(N_("Use at most %(max)d characters (now %(count)d)."), field,
-                          max=limit, count=len(text))
-    return text
-
-
 def _whole(values, field, low, high, required=False):
     value = values.get(field)
     if value is None or value == "":
         if required:
-            raise DomainError(N_("Fill in this field."), field)
+            raise DomainError(FILL_IN, field)
         return None
     try:
         number = int(str(value).strip())
@@ -98,10 +87,11 @@ def clean_tier(values, tier=None):
     if not COLOUR_RE.match(colour):
         raise DomainError(N_("Use a colour like #c9a227."), "colour")
     clean = {"code": code, "colour": colour.lower(),
-             "name_zh": _text(values, "name_zh", NAME_MAX),
-             "name_en": _text(values, "name_en", NAME_MAX),
+             "name_zh": clean_text(values.get("name_zh"), "name_zh", NAME_MAX, required=FILL_IN),
+             "name_en": clean_text(values.get("name_en"), "name_en", NAME_MAX, required=FILL_IN),
              "rank": _whole(values, "rank", -1000, 1000, required=True),
-             "benefits": _text(values, "benefits", BENEFITS_MAX, required=False),
+             "benefits": clean_text(values.get("benefits"), "benefits", BENEFITS_MAX,
+                                    multiline=True),
              "min_spend": _money(values, "min_spend"),
              "min_orders": _whole(values, "min_orders", 1, 100000),
              "window_days": _whole(values, "window_days", 1, 3660, required=True),
@@ -255,7 +245,7 @@ def set_override(customer, actor, tier, reason, until=None, now=None):
     """Put the card in ``tier`` by hand, with a reason and an optional end; recalculation
     leaves it there until ``until`` (UTC) passes."""
     now = now or models.utcnow()
-    text = _text({"reason": reason}, "reason", REASON_MAX)
+    text = clean_text(reason, "reason", REASON_MAX, required=FILL_IN)
     if tier is None:
         raise DomainError(N_("Choose a tier."), "tier")
     if until is not None and until <= now:

@@ -41,6 +41,49 @@ def test_rows_match_peewee_and_follow_the_values(db):
     assert PURCHASES.rows(-1) == []
 
 
+NUMBERS = Prepared(lambda customer_id: Purchase.select(
+    Purchase.quantity, Purchase.unit_price, Purchase.amount, Customer.birthday_lunar)
+    .join(Customer).where(Purchase.customer == customer_id).order_by(Purchase.id), Prepared.ID)
+
+
+def test_decimals_money_and_booleans_read_as_peewee_reads_them(db):
+    """Quantities keep their decimals exactly (1.005 stays 1.005, no float digits), money has
+    both places, booleans are bools on SQLite too (it stores 0/1)."""
+    customer, _ = factories.make_customer(name="丙")
+    for quantity, amount in (("1", "3"), ("1.5", "12.10"), ("1.005", "0.1"), ("2", "1234567.89")):
+        factories.make_purchase(customer, amount=amount, quantity=Decimal(quantity))
+    expected = list(Purchase.select(Purchase.quantity, Purchase.unit_price, Purchase.amount,
+                                    Customer.birthday_lunar).join(Customer)
+                    .where(Purchase.customer == customer).order_by(Purchase.id).tuples())
+    rows = NUMBERS.rows(customer.id)
+    assert [tuple(row) for row in rows] == expected
+    assert [str(row.quantity) for row in rows] == [str(q) for q, *_ in expected]
+    assert [str(row.amount) for row in rows] == ["3.00", "12.10", "0.10", "1234567.89"]
+    assert all(row.birthday_lunar is False for row in rows)
+
+
+def test_objects_read_every_column_as_peewee_does(db):
+    """From the second run on, objects are read with the plain-type readers (dates, decimals,
+    booleans): every field of the card and its tier must come out as peewee's own read."""
+    tier = Tier.create(code="silver", name_zh="银卡", name_en="Silver", rank=3,
+                       min_spend=Decimal("999.5"))
+    card, _ = factories.make_customer(name="丁", birthday=datetime.date(1990, 2, 28))
+    Customer.update(tier=tier, tier_overridden=True, total_spend=Decimal("12.3"),
+                    last_contact_at=datetime.datetime(2025, 3, 4, 5, 6, 7, 890),
+                    tier_override_until=datetime.datetime(2026, 1, 2, 3, 4, 5)).where(
+        Customer.id == card.id).execute()
+    expected = Customer.select(Customer, Tier).join(Tier, JOIN.LEFT_OUTER).where(
+        Customer.id == card.id).get()
+    for _ in range(3):  # the first run works the reader out, the next ones reuse it
+        found = WITH_TIER.first(card.public_id)
+        assert found.__data__ == expected.__data__
+        assert found.tier.__data__ == expected.tier.__data__
+        assert {type(v) for v in found.__data__.values()} == \
+            {type(v) for v in expected.__data__.values()}
+    assert found.tier_overridden is True and found.total_spend == Decimal("12.30")
+    assert found.last_contact_at == datetime.datetime(2025, 3, 4, 5, 6, 7, 890)
+
+
 def test_objects_keep_their_joins_for_each_run(db):
     tier = Tier.create(code="gold", name_zh="金卡", name_en="Gold", rank=5)
     gold, _ = factories.make_customer(name="金")

@@ -8,7 +8,7 @@ from flask import Flask, request
 import config
 import models
 from services import runtime
-from webcore import errors, i18n, security, signin, templating
+from webcore import cookies, errors, i18n, security, signin, templating
 from webcore.health import bp as health_bp
 
 BASE_DIR = config.BASE_DIR
@@ -29,6 +29,7 @@ def build_app(import_name, settings, *, cookie_name, kind, login_endpoint, publi
     app.config["CC_LAYOUT"] = layout
     app.config["CC_PUBLIC_ENDPOINTS"] = frozenset(public_endpoints) | {"static", "health.healthz",
                                                                       "i18n.set_language"}
+    app.session_interface = cookies.VerifiedCookieSessions()
     runtime.configure(settings)
     models.bind(settings["DATABASE_URL"])
     register_database_hooks(app)

@@ -4,7 +4,7 @@ import weakref
 from flask import Blueprint, current_app, redirect, request, session
 from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from webcore import requestcache
@@ -64,6 +64,12 @@ def translations():
     return _state()[2]
 
 
+def gettext(string, **variables):
+    """Flask-Babel's ``gettext`` for views, with the request's translations looked up once."""
+    text = _state()[2].ugettext(string)
+    return text % variables if variables else text
+
+
 def current_lang():
     """The page's language, "zh" or "en"."""
     return _state()[1]
@@ -85,10 +91,14 @@ def install_template_gettext(env):
                        ngettext=_template_ngettext)
 
 
-@pass_context
-def _template_gettext(context, string, /, **variables):
+# Only the autoescape setting is needed, so the evaluation context is asked for rather than
+# the template context: Jinja hands a function that takes the context, when called inside a
+# block or loop that set variables, a copy of the context holding them (a page calls "_"
+# fifty times, each copy a dict of every template variable).
+@pass_eval_context
+def _template_gettext(eval_ctx, string, /, **variables):
     state = _state()
-    autoescape = context.eval_ctx.autoescape
+    autoescape = eval_ctx.autoescape
     if autoescape and not variables:  # most calls: the same text every time, so keep it
         rv = state[3].get(string)
         if rv is None:
@@ -100,11 +110,11 @@ def _template_gettext(context, string, /, **variables):
     return rv % variables
 
 
-@pass_context
-def _template_ngettext(context, singular, plural, num, /, **variables):
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular, plural, num, /, **variables):
     variables.setdefault("num", num)
     rv = _state()[2].ungettext(singular, plural, num)
-    if context.eval_ctx.autoescape:
+    if eval_ctx.autoescape:
         rv = Markup(rv)
     return rv % variables
 

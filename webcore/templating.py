@@ -4,10 +4,10 @@ import json
 import threading
 from collections import OrderedDict
 
-from flask import has_request_context, request, url_for
+from flask import has_request_context, request
 
 import config
-from webcore import formatting, i18n, labels
+from webcore import formatting, i18n, labels, urls
 
 _MANIFEST = config.BASE_DIR / "static" / "vendor" / "MANIFEST.json"
 
@@ -49,21 +49,13 @@ class FragmentCache:
         return html
 
 
+# The macros of _macros/forms.html the layouts (templates/*/base.html) use.
+LAYOUT_MACROS = ("post_button", "language_switcher", "flashes")
+
+
 def init_app(app):
     vendor = _vendor_paths()
-    fixed_urls = {}
-
-    def template_url_for(endpoint, **values):
-        """Flask's ``url_for``. A URL with no values, or of a static file, is the same on every
-        request under one mount point (nav links, assets): built once per mount point."""
-        if (endpoint.startswith(".") or not has_request_context()
-                or (values and (endpoint != "static" or list(values) != ["filename"]))):
-            return url_for(endpoint, **values)
-        key = (request.script_root, endpoint, values.get("filename"))
-        url = fixed_urls.get(key)
-        if url is None:
-            url = fixed_urls[key] = url_for(endpoint, **values)
-        return url
+    template_url_for = app.extensions["cc_url_for"] = urls.UrlShapes()
 
     def vendor_url(name, filename):
         return template_url_for("static", filename=vendor[name][filename])
@@ -84,4 +76,10 @@ def init_app(app):
     app.jinja_env.filters.update(money=money, phone=formatting.phone,
                                  datetime=formatting.datetime_, date=formatting.date,
                                  number=formatting.number)
+    # The layouts' widgets, as globals: a `{% from %}` import costs every page a template
+    # lookup and a comparison of the globals; this is the same import (without context, as
+    # `{% from %}` imports), done once.
+    layout_macros = app.jinja_env.get_template("_macros/forms.html").module
+    app.jinja_env.globals.update({name: getattr(layout_macros, name)
+                                  for name in LAYOUT_MACROS})
 

@@ -104,8 +104,7 @@ class Marketing:
                 "status": "sent",
                 "message_id": f"<campaign.{campaign.public_id}.{len(recipient_rows)}"
                               "@cards.example.com>",
-                "attempts": 1, "sent_at": sent, "opened_at": opened,
-                "clicked_at": responded and opened, "responded_at": responded})
+                "attempts": 1, "sent_at": sent, "opened_at": opened})
             invite_rows.append({
                 "public_id": card["invite_public_id"], "survey": survey.id,
                 "customer": card["customer"].id, "campaign": campaign.id, "created_at": sent,

@@ -9,7 +9,7 @@ import pytest
 
 import models
 from models import AuditEvent, Campaign, CampaignRecipient, EmailMessage
-from services import campaigns, segments
+from services import campaign_lifecycle, campaigns, segments, static_lists
 from tests.campaigns.conftest import audience, campaign_data  # noqa: F401 (a fixture)
 from tests.conftest import post_form
 from tests.factories import SYSTEM, make_staff
@@ -51,7 +51,7 @@ def test_the_list_shows_campaigns_newest_first_with_status_and_counts(client, st
                                                                      audience):  # noqa: F811
     staff_login(role="marketer")
     old = draft(audience, name="Old one")
-    new = campaigns.start(draft(audience, name="New one"), SYSTEM)
+    new = campaign_lifecycle.start(draft(audience, name="New one"), SYSTEM)
     Campaign.update(created_at=datetime.datetime(2024, 1, 1)).where(
         Campaign.id == old.id).execute()
     page = main(client.get(BASE + "/", headers=EN))
@@ -99,7 +99,7 @@ def test_a_marketer_creates_a_draft_and_edits_it(client, staff_login, audience):
 
 def test_only_a_draft_can_be_edited(client, staff_login, audience):  # noqa: F811
     staff_login(role="marketer")
-    campaign = campaigns.start(draft(audience), SYSTEM)
+    campaign = campaign_lifecycle.start(draft(audience), SYSTEM)
     response = client.get(f"{BASE}/{campaign.public_id}/edit", headers=EN)
     assert response.headers["Location"] == f"{BASE}/{campaign.public_id}"
     response = post(client, f"{BASE}/{campaign.public_id}/edit",
@@ -187,7 +187,7 @@ def test_send_now_asks_first_then_sends_and_shows_the_results(client, staff_logi
 def test_results_count_conversions_and_revenue(client, staff_login, audience):  # noqa: F811
     from tests.factories import make_purchase
     staff_login(role="marketer")
-    campaign = campaigns.start(draft(audience), SYSTEM)
+    campaign = campaign_lifecycle.start(draft(audience), SYSTEM)
     make_purchase(audience["people"][0], amount="88.00")
     page = main(client.get(f"{BASE}/{campaign.public_id}/results", headers=EN))
     assert 'data-metric="converted">1<' in page and 'data-rate="converted">25.0%' in page
@@ -237,7 +237,7 @@ def _sending(audience):  # noqa: F811
     campaign = draft(audience)
     Campaign.update(status="sending", started_at=models.utcnow()).where(
         Campaign.id == campaign.id).execute()
-    campaigns.queue_recipients(campaign)
+    campaign_lifecycle.queue_recipients(campaign)
     return Campaign.get_by_id(campaign.id)
 
 
@@ -288,7 +288,7 @@ def test_a_draft_is_deleted_but_a_sent_campaign_is_not(client, staff_login,
                     token_from=f"{BASE}/{campaign.public_id}")
     assert response.headers["Location"] == f"{BASE}/"
     assert Campaign.select().count() == 0
-    sent = campaigns.start(draft(audience), SYSTEM)
+    sent = campaign_lifecycle.start(draft(audience), SYSTEM)
     post(client, f"{BASE}/{sent.public_id}/delete", {}, token_from=f"{BASE}/{sent.public_id}")
     assert Campaign.get_by_id(sent.id).status == "finished"
 
@@ -352,7 +352,7 @@ def test_posts_without_csrf_are_refused(client, staff_login, audience):  # noqa:
 def test_what_staff_type_is_shown_escaped(client, staff_login, audience):  # noqa: F811
     staff_login(role="marketer")
     lst = segments.create_segment(SYSTEM, None, SCRIPT + "名单", "", "static")
-    segments.add_cards(lst, [audience["people"][0].public_id], SYSTEM)
+    static_lists.add_cards(lst, [audience["people"][0].public_id], SYSTEM)
     campaign = draft(audience, name=SCRIPT, subject_en=SCRIPT + " {{ name }}",
                      body_en=SCRIPT + "\nHello", goal=SCRIPT, segment=lst.public_id)
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -364,7 +364,7 @@ def test_what_staff_type_is_shown_escaped(client, staff_login, audience):  # noq
     preview = main(client.get(f"{BASE}/{campaign.public_id}", headers=EN))
     en = preview[preview.index('id="preview-en"'):]
     assert f"{escaped} 张伟" in en and escaped + "\nHello" in en
-    campaigns.start(campaign, SYSTEM)
+    campaign_lifecycle.start(campaign, SYSTEM)
     page = main(client.get(f"{BASE}/{campaign.public_id}/results", headers=EN))
     assert SCRIPT not in page
 
@@ -384,10 +384,10 @@ def test_pages_cost_the_same_queries_for_few_or_many_rows(client, staff_login,
     from tests.campaigns.conftest import consenting_customer
     from tests.test_cards_pages import count_queries
     staff_login(role="marketer")
-    small = campaigns.start(draft(audience), SYSTEM)
+    small = campaign_lifecycle.start(draft(audience), SYSTEM)
     more = [consenting_customer(f"客户{n}") for n in range(20)]
-    segments.add_cards(audience["list"], [c.public_id for c in more], SYSTEM)
-    big = campaigns.start(draft(audience), SYSTEM)
+    static_lists.add_cards(audience["list"], [c.public_id for c in more], SYSTEM)
+    big = campaign_lifecycle.start(draft(audience), SYSTEM)
     costs = {}
     for campaign in (small, big):
         for path in ("", "/results"):

@@ -4,7 +4,14 @@ values never lost); other roles may read but not change it."""
 import pytest
 
 from models import AuditEvent, CustomField, CustomFieldValue
-from services import DomainError, crypto, custom_fields, dictionary, preferences
+from services import (
+    DomainError,
+    crypto,
+    custom_fields,
+    dictionary,
+    field_values,
+    preferences,
+)
 from services.profile import FieldErrors
 from tests import factories
 from tests.conftest import post_form
@@ -101,7 +108,7 @@ def test_editing_keeps_the_key_and_a_kind_with_values_cannot_change(client, staf
     add(client)
     field = CustomField.get(CustomField.key == "shoe_size")
     card, _ = factories.make_customer(account=False)
-    custom_fields.save_values(card, {"shoe_size": field}, {"shoe_size": 42})
+    field_values.save_values(card, {"shoe_size": field}, {"shoe_size": 42})
     response = post_form(client, "/staff/dictionary/shoe_size/edit",
                          {**GOOD, "key": "hacked", "kind": "text", "label_en": "Shoe"},
                          headers=EN)
@@ -122,7 +129,7 @@ def test_marking_a_field_sensitive_encrypts_the_values_cards_hold(client, staff_
         required="")
     field = CustomField.get(CustomField.key == "passport")
     card, _ = factories.make_customer(account=False)
-    custom_fields.save_values(card, {"passport": field}, {"passport": "E12345678"})
+    field_values.save_values(card, {"passport": field}, {"passport": "E12345678"})
     post_form(client, "/staff/dictionary/passport/edit",
               {**GOOD, "key": "passport", "kind": "text", "pattern": "", "required": "",
                "portal_policy": "hidden", "sensitive": "y"}, headers=EN)
@@ -140,7 +147,7 @@ def test_deactivating_hides_the_field_and_keeps_its_values(client, staff_login):
     add(client)
     field = CustomField.get(CustomField.key == "shoe_size")
     card, _ = factories.make_customer(account=False)
-    custom_fields.save_values(card, {"shoe_size": field}, {"shoe_size": 42})
+    field_values.save_values(card, {"shoe_size": field}, {"shoe_size": 42})
     response = post_form(client, "/staff/dictionary/shoe_size/active", {"active": "0"},
                          token_from=INDEX, headers=EN)
     assert response.status_code == 302
@@ -174,15 +181,15 @@ def test_unknown_fields_are_404(client, staff_login):
 # --- the one validation, shared by the portal and the staff ---------------------------------------
 
 def test_portal_and_staff_share_one_validation(db):
-    assert preferences.clean_value is custom_fields.clean_value
+    assert preferences.clean_value is field_values.clean_value
     field = CustomField.create(key="code", label_zh="码", label_en="Code", pattern=r"[A-Z]\d+",
                                required=True)
-    assert custom_fields.clean_value(field, " A12 ") == "A12"
+    assert field_values.clean_value(field, " A12 ") == "A12"
     for raw in ("a12", "A12x", "A" + "1" * 600):
         with pytest.raises(DomainError):
-            custom_fields.clean_value(field, raw)
+            field_values.clean_value(field, raw)
     with pytest.raises(FieldErrors) as exc:
-        custom_fields.clean({"code": field}, {"code": ""})
+        field_values.clean({"code": field}, {"code": ""})
     assert exc.value.errors["code"][0] == "This field is required."
 
 
@@ -216,7 +223,7 @@ def card_fields(db):
 def test_my_details_shows_card_fields_by_their_portal_policy(client, customer_login,
                                                             card_fields):
     customer, _ = customer_login()
-    custom_fields.save_values(customer, card_fields, {"membership_no": "M123456789",
+    field_values.save_values(customer, card_fields, {"membership_no": "M123456789",
                                                       "internal": "A+", "passport": "E1"})
     page = html(client.get("/details/", headers=EN))
     assert 'id="more-details"' in page and 'name="nickname"' in page

@@ -7,7 +7,7 @@ import pytest
 
 import models
 from models import AuditEvent, Customer, CustomField, CustomFieldValue
-from services import DomainError, crypto, custom_fields
+from services import DomainError, card_field_edit, crypto, custom_fields, field_values
 from tests import factories
 from tests.conftest import post_form
 
@@ -79,7 +79,7 @@ def test_sensitive_values_are_stored_encrypted_and_never_in_clear(client, staff_
     assert row.id_number_enc and ID not in row.id_number_enc
     assert crypto.decrypt(row.id_number_enc) == ID
     assert row.id_number_hmac == crypto.lookup_hash(ID)
-    assert custom_fields.find_by_id_number("110105 19491231 002x").id == card.id
+    assert card_field_edit.find_by_id_number("110105 19491231 002x").id == card.id
     passport = CustomFieldValue.get(CustomFieldValue.field == fields["passport"])
     assert crypto.is_sealed(passport.value) and crypto.unseal(passport.value) == PASSPORT
     plain = CustomFieldValue.get(CustomFieldValue.field == fields["membership_no"])
@@ -144,7 +144,7 @@ def test_roles_without_sensitive_reveal_get_403_and_nothing_is_logged(client, st
 
 
 def test_card_values_follow_the_role_and_the_language(card, fields):
-    custom_fields.save_values(card, fields, {"segment": "b", "credit_limit": 5000,
+    field_values.save_values(card, fields, {"segment": "b", "credit_limit": 5000,
                                              "passport": PASSPORT})
     agent = [item.key for item in custom_fields.card_values(card, "agent")]
     assert agent == ["id_number", "membership_no", "passport", "segment"]
@@ -211,7 +211,7 @@ def test_unknown_card_and_unknown_field_are_404(client, staff_login, card, field
 
 def test_the_card_page_shows_masked_values_and_reveal_only_to_those_who_may(client, staff_login,
                                                                            card, fields):
-    custom_fields.update_card_fields(card, {"id_number": ID, "passport": PASSPORT,
+    card_field_edit.update_card_fields(card, {"id_number": ID, "passport": PASSPORT,
                                             "segment": "b"}, factories.SYSTEM, "admin")
     staff_login(role="agent")
     page = html(client.get(f"/staff/cards/{card.public_id}", headers=EN))
@@ -243,8 +243,8 @@ def test_filter_expressions_find_cards_by_custom_fields_and_id_number(db, fields
               {"segment": "b", "credit_limit": 12000.5, "tags": ["新客"], "joined": "2025-06-30"},
               {"segment": "a", "tags": ["vip"]}]
     for card, changes in zip(cards, values):
-        custom_fields.save_values(card, every, changes)
-    custom_fields.update_card_fields(cards[2], {"id_number": ID}, factories.SYSTEM, "admin")
+        field_values.save_values(card, every, changes)
+    card_field_edit.update_card_fields(cards[2], {"id_number": ID}, factories.SYSTEM, "admin")
 
     def found(*args, **kwargs):
         condition = custom_fields.filter_expression(*args, **kwargs)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from models import AuditEvent, Segment, SegmentMember
-from services import segments
+from services import segments, static_lists
 from tests import factories
 from tests.conftest import csrf_from
 
@@ -113,7 +113,7 @@ def test_roles_without_cards_edit_cannot_change_lists(client, staff_login, lists
                                                      role):
     staff_login(role=role)
     card, vip = people[0], lists["vip"]
-    segments.add_card(vip, people[2], factories.SYSTEM)
+    static_lists.add_card(vip, people[2], factories.SYSTEM)
     control = html(client.get(f"/staff/segments/card/{people[2].public_id}", headers=HX))
     assert "VIP 贵宾" in control and "Add to list" not in control and "×" not in control
     for path in (f"/staff/segments/card/{card.public_id}/add",

@@ -10,7 +10,15 @@ import pytest
 
 import models
 from models import AuditEvent, Customer, EmailMessage, Survey, SurveyInvite
-from services import consent, runtime, survey_reminders, survey_results, surveys, worker
+from services import (
+    consent,
+    runtime,
+    survey_invites,
+    survey_reminders,
+    survey_results,
+    surveys,
+    worker,
+)
 from services.demo.reference import ensure_fields, ensure_purposes
 from services.profile import FieldErrors
 from tests import factories
@@ -40,13 +48,13 @@ def invited(survey, lang="zh", **fields):
     """A card with email-marketing consent, invited by email; (customer, invitation)."""
     customer, _ = factories.make_customer(preferred_language=lang, **fields)
     consent.grant(customer, "email_marketing", SYSTEM, "staff")
-    assert surveys.send_invites(survey, [customer.public_id], SYSTEM)["sent"] == 1
+    assert survey_invites.send_invites(survey, [customer.public_id], SYSTEM)["sent"] == 1
     return customer, SurveyInvite.get(SurveyInvite.customer == customer)
 
 
 def answer(invite):
     from services import survey_answers
-    token = link_token(surveys.invite_link(invite))
+    token = link_token(survey_invites.invite_link(invite))
     survey_answers.submit_personal(token, answers_for(invite.survey), "zh")
 
 
@@ -94,7 +102,7 @@ def test_due_invitations_follow_every_rule(reference):
     SurveyInvite.update(reminded_at=now).where(SurveyInvite.id == reminded.id).execute()
     _expired, expired = invited(survey)
     SurveyInvite.update(expires_at=now + 2 * DAY).where(SurveyInvite.id == expired.id).execute()
-    unsent = surveys.invite(survey, factories.make_customer()[0])  # a link never emailed
+    unsent = survey_invites.invite(survey, factories.make_customer()[0])  # a link never emailed
     closed = reminder_survey(days=3)
     invited(closed)
     surveys.set_status(closed, "closed", SYSTEM)

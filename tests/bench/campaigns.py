@@ -98,16 +98,16 @@ BODY_EN = ("Hello {{ name }},\n\nOur spring collection has arrived. As a member 
 
 def app_round(segment, marketer, n):
     import models
-    from services import campaign_send, campaigns
+    from services import campaign_lifecycle, campaign_send, campaigns
     from services.actors import Actor
 
     actor = Actor.system("bench")
-    campaigns._send_task = lambda: (lambda campaign_id: None)  # queue only; timed below
+    campaign_lifecycle._send_task = lambda: (lambda campaign_id: None)  # queue only; timed below
     campaign = campaigns.create(actor, marketer, {
         "name": f"bench {n}", "segment": segment.public_id, "subject_zh": "{{ name }}，春季新品",
         "subject_en": "{{ name }}, new for spring", "body_zh": BODY_ZH, "body_en": BODY_EN,
         "attribution_days": "30"})
-    campaigns.start(campaign, actor)
+    campaign_lifecycle.start(campaign, actor)
     start = time.perf_counter()
     counts = campaign_send.send(campaign.id)
     elapsed = time.perf_counter() - start

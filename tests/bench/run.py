@@ -391,6 +391,8 @@ def parse_args(argv):
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--search", type=int, default=30, metavar="N",
                         help="queries per search class (0: skip the search benchmark)")
+    parser.add_argument("--search-sorted", type=int, default=10, metavar="N",
+                        help="broad searches per class asked with every sort (0: skip them)")
     parser.add_argument("--skip-pages", action="store_true",
                         help="only the search benchmark")
     parser.add_argument("--tiers", type=int, default=2, metavar="N",
@@ -451,7 +453,8 @@ def main(argv=None):
                 say(f"  (full profile in {result['profile']}.txt)")
         if args.search:
             say(f"search: {args.search} queries per class, end to end through the app")
-            searched = bench_search.run(client, dataset["path"], args.search, say)
+            searched = bench_search.run(client, dataset["path"], args.search, say,
+                                        args.search_sorted)
         tiered = None
         if args.tiers:
             say(f"tiers: recalculation of every card, {args.tiers} rounds (rolled back)")

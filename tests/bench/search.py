@@ -9,6 +9,11 @@ search, count, the first 50 rows, the fragment). Recall compares the ids the sea
 finds with ``LIKE '%q%'`` over the fields the class is about, through a plain sqlite3
 connection.
 
+Broad searches sorted (``--search-sorted``): a surname (one 汉字, e.g. 张) and a pinyin syllable
+(e.g. zhang), each matching tens of thousands of cards at 1M, more than the list's SEARCH_CAP,
+asked with every sort of the list but the default (by name, spend, last contact, newest):
+``GET /staff/cards/results?q=...&sort=...``, p50/p95 per class and sort.
+
 seed_scale cards have no company: the first run gives every 1000th card one (prefix x suffix,
 about one card per name) through an UPDATE, which the index triggers pick up.
 """
@@ -17,6 +22,8 @@ import sqlite3
 import statistics
 import time
 from urllib.parse import quote
+
+from pypinyin import lazy_pinyin
 
 from services import search
 
@@ -30,6 +37,9 @@ COMPANY_SUFFIXES = ("网络科技", "精密制造", "贸易", "物流", "教育�
                     "新能源", "健康管理", "农业", "化工", "印刷", "软件", "供应链", "酒店管理",
                     "美容", "体育", "宠物用品")
 COMPANY_EVERY = 1000  # about one card per company name
+BROAD_CLASSES = ("surname", "syllable")
+BROAD_SORTS = ("name", "spend", "last_contact", "newest")
+BROAD_TARGET_MS = 100
 # LIKE over the fields each class is about
 CLASS_FIELDS = {"hanzi2": ("c.name", "c.alt_name"), "pinyin": ("c.name_pinyin",),
                 "initials": ("c.name_initials",), "phone4": ("p.normalized",),
@@ -81,6 +91,51 @@ def pick_queries(connection, per_class, seed=11):
             if query and len(queries[name_]) < per_class and query not in queries[name_]:
                 queries[name_].append(query)
     return queries
+
+
+def pick_broad(connection, per_class, seed=12):
+    """{class: [query, ...]}: the surnames (first 汉字) and their first pinyin syllables of random
+    Chinese names, most common first (the broadest searches people type)."""
+    rng = random.Random(seed)
+    top = connection.execute("SELECT MAX(id) FROM customer").fetchone()[0] or 0
+    seen = {}
+    for _ in range(per_class * 200):
+        row = connection.execute("SELECT name FROM customer WHERE id >= ? ORDER BY id LIMIT 1",
+                                 (rng.randint(1, top),)).fetchone()
+        if row and row[0] and all("\u4e00" <= ch <= "\u9fff" for ch in row[0]):
+            seen[row[0][0]] = seen.get(row[0][0], 0) + 1
+    surnames = sorted(seen, key=lambda ch: (-seen[ch], ch))[:per_class]
+    syllables = list(dict.fromkeys(lazy_pinyin(ch)[0] for ch in surnames))[:per_class]
+    return {"surname": surnames, "syllable": syllables}
+
+
+def run_broad(client, connection, per_class, say):
+    """p50/p95 of broad searches sorted every way but the default, through the app."""
+    queries = pick_broad(connection, per_class)
+    results = {}
+    for name in BROAD_CLASSES:
+        matches = [len(_index_ids(connection, q)) for q in queries[name]]
+        for sort in BROAD_SORTS:
+            times = []
+            for query in queries[name]:
+                path = f"/staff/cards/results?q={quote(query)}&sort={sort}"
+                response = client.get(path)  # warm-up
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path} answered {response.status_code}")
+                started = time.perf_counter()
+                client.get(path).get_data()
+                times.append((time.perf_counter() - started) * 1000)
+            if not times:
+                continue
+            r = results[f"{name}/{sort}"] = {
+                "queries": len(times), "examples": queries[name][:5],
+                "p50_ms": round(statistics.median(times), 2),
+                "p95_ms": round(_percentile(times, 95), 2), "max_ms": round(max(times), 2),
+                "median_matches": statistics.median(matches), "max_matches": max(matches)}
+            say(f"  broad {name + '/' + sort:<22} p50 {r['p50_ms']:7.2f} ms  "
+                f"p95 {r['p95_ms']:7.2f} ms  matches median {r['median_matches']:,}  "
+                f"e.g. {', '.join(r['examples'][:3])}")
+    return results
 
 
 def _like_ids(connection, query, fields):
@@ -136,8 +191,10 @@ def _percentile(values, p):
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def run(client, db_path, per_class, say):
-    """Measure every class; return {class: {p50_ms, p95_ms, max_ms, recall, ...}}."""
+def run(client, db_path, per_class, say, sorted_per_class=10):
+    """Measure every class; return {"classes": {class: {p50_ms, p95_ms, max_ms, recall, ...}},
+    "broad": {class/sort: {p50_ms, p95_ms, ...}}, ...} (no broad ones when
+    ``sorted_per_class`` is 0)."""
     connection = sqlite3.connect(db_path)
     try:
         companies_added = ensure_companies(connection, say)
@@ -174,8 +231,11 @@ def run(client, db_path, per_class, say):
                 f"recall {r['recall']:.3f}  "
                 f"matches median {r['median_matches']:,} max {r['max_matches']:,}  "
                 f"e.g. {', '.join(r['examples'][:3])}")
+        broad = run_broad(client, connection, sorted_per_class, say) if sorted_per_class \
+            else {}
         return {"classes": results, "companies_added": companies_added,
-                "per_class": per_class, "target_p95_ms": 50}
+                "per_class": per_class, "target_p95_ms": 50, "broad": broad,
+                "broad_target_p95_ms": BROAD_TARGET_MS}
     finally:
         connection.close()
 
@@ -191,4 +251,12 @@ def format_summary(search_result):
             else "LOW"
         lines.append(f"{name:<11}{r['p50_ms']:>8.2f}ms{r['p95_ms']:>8.2f}ms{'<50ms':>9}"
                      f"{verdict:>5}{r['recall']:>8.3f}{r['median_matches']:>10,}")
+    if search_result.get("broad"):
+        target = search_result.get("broad_target_p95_ms", BROAD_TARGET_MS)
+        lines += ["", (f"{'broad, sorted':<24}{'p50':>10}{'p95':>10}{'target':>9}{'':>5}"
+                       f"{'matches':>10}")]
+        for name, r in search_result["broad"].items():
+            verdict = "ok" if r["p95_ms"] < target else "LOW"
+            lines.append(f"{name:<24}{r['p50_ms']:>8.2f}ms{r['p95_ms']:>8.2f}ms"
+                         f"{'<' + str(target) + 'ms':>9}{verdict:>5}{r['median_matches']:>10,}")
     return "\n".join(lines)

@@ -66,15 +66,15 @@ def test_every_back_office_page_on_a_desktop(app, pages, live_server, screenshot
 def _campaign_pages(staff, customer):
     """The pages of a draft and of a sent campaign (their id is in the URL): (paths, query)."""
     import models
-    from services import campaigns, segments
+    from services import campaign_lifecycle, campaigns, segments, static_lists
     from services.demo.reference import ensure_purposes
     ensure_purposes(models.utcnow())
     audience = segments.create_segment(factories.SYSTEM, None, "春季名单", "", "static")
-    segments.add_cards(audience, [customer.public_id], factories.SYSTEM)
+    static_lists.add_cards(audience, [customer.public_id], factories.SYSTEM)
     data = {"name": "春季新品", "segment": audience.public_id, "attribution_days": "30",
             "subject_zh": "{{ name }}，春季新品到了", "body_zh": "{{ name }}您好！"}
     draft = campaigns.create(factories.SYSTEM, staff, data)
-    sent = campaigns.start(campaigns.create(factories.SYSTEM, staff, data), factories.SYSTEM)
+    sent = campaign_lifecycle.start(campaigns.create(factories.SYSTEM, staff, data), factories.SYSTEM)
     for campaign, public_id in ((draft, "demo-draft"), (sent, "demo-sent")):  # stable names
         models.Campaign.update(public_id=public_id).where(
             models.Campaign.id == campaign.id).execute()

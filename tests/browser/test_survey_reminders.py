@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 import models
 from models import SurveyInvite
-from services import consent, surveys
+from services import consent, survey_invites
 from services.demo.reference import ensure_fields, ensure_purposes
 from tests import factories
 from tests.browser.test_sign_in import staff_sign_in, t
@@ -25,7 +25,7 @@ def test_set_reminders_send_them_and_read_the_count(db, pages, live_server, scre
     for name in ("王芳", "Emma Wilson", "李雷"):
         customer, _ = factories.make_customer(name=name, preferred_language=lang)
         consent.grant(customer, "email_marketing", factories.SYSTEM, "staff")
-        surveys.send_invites(survey, [customer.public_id], factories.SYSTEM)
+        survey_invites.send_invites(survey, [customer.public_id], factories.SYSTEM)
     consent.withdraw(customer, "email_marketing", factories.SYSTEM, "staff")
     staff = factories.make_staff(role="marketer", name="李静" if lang == "zh" else "Laura Chen")
     page = pages.new_page(lang)

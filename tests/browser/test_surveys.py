@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 import models
 from models import EmailMessage, SurveyInvite, SurveyResponse
-from services import consent, surveys
+from services import consent, survey_invites, surveys
 from services.demo.reference import ensure_fields, ensure_purposes
 from tests import factories
 from tests.browser.test_sign_in import staff_sign_in, t
@@ -31,7 +31,7 @@ def test_answer_from_the_emailed_link_on_a_phone(db, pages, live_server, screens
     customer, _ = factories.make_customer(name="王芳" if lang == "zh" else "Emma Wilson",
                                           preferred_language=lang)
     consent.grant(customer, "email_marketing", factories.SYSTEM, "staff")
-    assert surveys.send_invites(survey, [customer.public_id], factories.SYSTEM)["sent"] == 1
+    assert survey_invites.send_invites(survey, [customer.public_id], factories.SYSTEM)["sent"] == 1
     path = LINK_RE.search(EmailMessage.get().body_text).group(1)
     q = surveys.questions(survey)
 
@@ -70,8 +70,8 @@ def test_answer_from_the_emailed_link_on_a_phone(db, pages, live_server, screens
     expect(page.locator("#survey-unavailable")).to_have_attribute("data-reason", "invalid")
     pages.assert_clean(expected_status=404)
     other, _ = factories.make_customer()
-    invite = surveys.invite(survey, other)
-    expired_path = LINK_RE.search(surveys.invite_link(invite)).group(1)
+    invite = survey_invites.invite(survey, other)
+    expired_path = LINK_RE.search(survey_invites.invite_link(invite)).group(1)
     past = models.utcnow().replace(year=2020)
     SurveyInvite.update(expires_at=past).where(SurveyInvite.id == invite.id).execute()
     models.LinkToken.update(expires_at=past).where(models.LinkToken.customer == other).execute()

@@ -2,7 +2,7 @@
 import pytest
 
 import models
-from services import campaigns, consent, segments
+from services import campaigns, consent, segments, static_lists
 from services.demo.reference import ensure_purposes, ensure_tiers
 from tests.factories import SYSTEM, make_customer, make_staff
 
@@ -23,7 +23,7 @@ def audience(db):
               consenting_customer("王芳")]
     silent, _account = make_customer(name="赵敏", account=False)
     lst = segments.create_segment(SYSTEM, None, "春季名单", "", "static")
-    segments.add_cards(lst, [c.public_id for c in people + [silent]], SYSTEM)
+    static_lists.add_cards(lst, [c.public_id for c in people + [silent]], SYSTEM)
     return {"people": people, "silent": silent, "list": lst}
 
 

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import models
 from models import CampaignRecipient, EmailMessage
-from services import campaign_results, campaigns, survey_answers
+from services import campaign_lifecycle, campaign_results, survey_answers
 from services.demo.reference import ensure_tiers
 from tests.factories import SYSTEM, make_purchase, make_survey
 
@@ -30,7 +30,7 @@ def test_results_count_opens_answers_conversions_and_revenue_per_tier(
     campaign = make_campaign(survey=survey.public_id, track_opens="y", attribution_days="5",
                              body_zh="{{ name }}您好，请填写问卷：{{ survey_link }}",
                              body_en="Hello {{ name }}, please answer: {{ survey_link }}")
-    campaigns.start(campaign, SYSTEM)
+    campaign_lifecycle.start(campaign, SYSTEM)
 
     # Zhang and Anna open (Zhang twice: counted once); a forged image address counts nothing.
     for customer in (zhang, zhang, anna):
@@ -73,13 +73,13 @@ def test_results_count_opens_answers_conversions_and_revenue_per_tier(
 
 
 def test_opens_are_counted_only_for_tracked_campaigns(app, audience, make_campaign):
-    campaigns.start(make_campaign(), SYSTEM)
+    campaign_lifecycle.start(make_campaign(), SYSTEM)
     assert mail_to(audience["people"][0]).body_html is None  # no image, no HTML part
 
 
 def test_results_are_a_fixed_number_of_queries(app, audience, make_campaign, monkeypatch):
     import logging
-    campaign = campaigns.start(make_campaign(), SYSTEM)
+    campaign = campaign_lifecycle.start(make_campaign(), SYSTEM)
     statements = []
 
     class Count(logging.Handler):

@@ -10,6 +10,7 @@ import pytest
 import models
 from models import Campaign, CampaignRecipient, EmailMessage
 from services import (
+    campaign_lifecycle,
     campaign_mail,
     campaign_results,
     campaign_send,
@@ -42,7 +43,7 @@ def reload(campaign):
 @pytest.fixture
 def queued_only(monkeypatch):
     """Starting a campaign queues its recipients but sends nothing until the test says so."""
-    monkeypatch.setattr(campaigns, "_send_task", lambda: (lambda campaign_id: None))
+    monkeypatch.setattr(campaign_lifecycle, "_send_task", lambda: (lambda campaign_id: None))
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def smtp_app(settings, flaky_smtp, db):
 
 
 def test_sending_to_the_outbox_skips_cards_without_consent(app, audience, make_campaign):
-    campaign = campaigns.start(make_campaign(), SYSTEM)
+    campaign = campaign_lifecycle.start(make_campaign(), SYSTEM)
     campaign = reload(campaign)
     assert campaign.status == "finished" and campaign.finished_at is not None
     got = statuses(campaign)
@@ -74,8 +75,8 @@ def test_sending_to_the_outbox_skips_cards_without_consent(app, audience, make_c
 
 
 def test_one_unsubscribe_link_per_customer_across_campaigns(app, audience, make_campaign):
-    campaigns.start(make_campaign(), SYSTEM)
-    campaigns.start(make_campaign(name="第二封"), SYSTEM)
+    campaign_lifecycle.start(make_campaign(), SYSTEM)
+    campaign_lifecycle.start(make_campaign(name="第二封"), SYSTEM)
     tokens = models.LinkToken.select().where(models.LinkToken.purpose == "unsubscribe")
     assert tokens.count() == 4  # one per consenting card, reused by the second campaign
     bodies = collections.defaultdict(set)
@@ -88,14 +89,14 @@ def test_flaky_smtp_server_every_recipient_gets_exactly_one_message(
         smtp_app, flaky_smtp, db, marketer):
     """30% of deliveries answered 451 and the connection dropped once: retried with backoff
     until every consenting card has its message, each exactly once, with its own Message-ID."""
-    from services import segments
+    from services import segments, static_lists
     from services.demo.reference import ensure_purposes
     ensure_purposes(models.utcnow())
     people = [consenting_customer(f"客户{i:02d}") for i in range(20)]
     lst = segments.create_segment(SYSTEM, None, "二十人", "", "static")
-    segments.add_cards(lst, [c.public_id for c in people], SYSTEM)
+    static_lists.add_cards(lst, [c.public_id for c in people], SYSTEM)
     campaign = campaigns.create(SYSTEM, marketer, campaign_data({"list": lst}))
-    campaign = campaigns.start(campaign, SYSTEM)  # the first run happens inline (tests)
+    campaign = campaign_lifecycle.start(campaign, SYSTEM)  # the first run happens inline (tests)
     first = reload(campaign)
     assert first.status == "sending"  # some were answered 451: they wait for their retry
     waiting = CampaignRecipient.select().where(CampaignRecipient.campaign == campaign.id,
@@ -137,7 +138,7 @@ def test_a_5xx_answer_marks_the_recipient_failed(smtp_app, flaky_smtp, audience,
             return "550 5.1.1 No such mailbox"
         return await original(server, session, envelope)
     flaky_smtp.sink.handle_DATA = refuse_anna
-    campaign = campaigns.start(campaigns.create(SYSTEM, marketer, campaign_data(audience)),
+    campaign = campaign_lifecycle.start(campaigns.create(SYSTEM, marketer, campaign_data(audience)),
                                SYSTEM)
     got = statuses(campaign)
     assert got[audience["people"][2].id] == "failed"
@@ -149,7 +150,7 @@ def test_a_5xx_answer_marks_the_recipient_failed(smtp_app, flaky_smtp, audience,
 def test_a_recipient_that_keeps_getting_4xx_fails_after_the_last_try(
         smtp_app, flaky_smtp, audience, marketer):
     flaky_smtp.sink.fail, flaky_smtp.sink.drop_at = tuple(range(10)), None  # always 451
-    campaign = campaigns.start(campaigns.create(SYSTEM, marketer, campaign_data(audience)),
+    campaign = campaign_lifecycle.start(campaigns.create(SYSTEM, marketer, campaign_data(audience)),
                                SYSTEM)
     later = models.utcnow()
     for _round in range(campaign_send.MAX_ATTEMPTS):
@@ -169,7 +170,7 @@ def test_consent_withdrawn_while_the_campaign_is_sending(app, audience, make_cam
 
     def run():
         try:
-            campaigns.start(campaign, SYSTEM)
+            campaign_lifecycle.start(campaign, SYSTEM)
         finally:
             models.db.close()
             done.set()
@@ -194,7 +195,7 @@ def test_erased_and_erasure_requested_cards_are_skipped(app, audience, make_camp
     zhang, li = audience["people"][:2]
     models.Customer.update(erased_at=models.utcnow()).where(
         models.Customer.id == zhang.id).execute()
-    campaign = campaigns.start(make_campaign(), SYSTEM)
+    campaign = campaign_lifecycle.start(make_campaign(), SYSTEM)
     confirmed_erasure(li)
     campaign_send.send(campaign.id)
     got = statuses(campaign)
@@ -206,7 +207,7 @@ def test_erased_and_erasure_requested_cards_are_skipped(app, audience, make_camp
 def test_a_worker_that_dies_mid_run_is_resumed_without_duplicates(
         smtp_app, flaky_smtp, audience, marketer, queued_only, monkeypatch):
     flaky_smtp.sink.fail, flaky_smtp.sink.drop_at = (), None
-    campaign = campaigns.start(campaigns.create(SYSTEM, marketer, campaign_data(audience)),
+    campaign = campaign_lifecycle.start(campaigns.create(SYSTEM, marketer, campaign_data(audience)),
                                SYSTEM)
     real_attempt = campaign_send.mail.attempt
     calls = []
@@ -238,7 +239,7 @@ def test_a_message_resent_after_a_crash_keeps_its_message_id(
     """The one unavoidable window: the server accepted, the worker died before noting it.
     The message goes again with the same Message-ID, so mail systems can tell it is one."""
     flaky_smtp.sink.fail, flaky_smtp.sink.drop_at = (), None
-    campaign = campaigns.start(campaigns.create(SYSTEM, marketer, campaign_data(audience)),
+    campaign = campaign_lifecycle.start(campaigns.create(SYSTEM, marketer, campaign_data(audience)),
                                SYSTEM)
     real_attempt = campaign_send.mail.attempt
 
@@ -256,7 +257,7 @@ def test_a_message_resent_after_a_crash_keeps_its_message_id(
 
 def test_two_workers_never_send_the_same_campaign_at_once(app, audience, make_campaign,
                                                           queued_only):
-    campaign = campaigns.start(make_campaign(), SYSTEM)
+    campaign = campaign_lifecycle.start(make_campaign(), SYSTEM)
     lease = campaign_send._acquire(campaign.id, models.utcnow())
     assert lease is not None
     assert campaign_send.send(campaign.id) is None
@@ -264,15 +265,15 @@ def test_two_workers_never_send_the_same_campaign_at_once(app, audience, make_ca
 
 
 def test_pause_resume_and_cancel(app, audience, make_campaign, queued_only):
-    campaign = campaigns.start(make_campaign(), SYSTEM)
-    campaign = campaigns.pause(campaign, SYSTEM)
+    campaign = campaign_lifecycle.start(make_campaign(), SYSTEM)
+    campaign = campaign_lifecycle.pause(campaign, SYSTEM)
     assert campaign_send.send(campaign.id) is None
     assert campaign_results.status_counts(campaign)["queued"] == 5
     with pytest.raises(campaigns.DomainError):
-        campaigns.pause(campaign, SYSTEM)  # already paused
-    campaign = campaigns.resume(campaign, SYSTEM)
+        campaign_lifecycle.pause(campaign, SYSTEM)  # already paused
+    campaign = campaign_lifecycle.resume(campaign, SYSTEM)
     assert campaign.status == "sending"
-    campaign = campaigns.cancel(campaign, SYSTEM)
+    campaign = campaign_lifecycle.cancel(campaign, SYSTEM)
     counts = campaign_results.status_counts(campaign)
     assert counts["cancelled"] == 5 and counts["sent"] == 0
     assert campaign_send.send(campaign.id) is None
@@ -280,7 +281,7 @@ def test_pause_resume_and_cancel(app, audience, make_campaign, queued_only):
 
 def test_scheduled_campaign_starts_when_its_time_comes(app, audience, make_campaign):
     later = models.utcnow() + datetime.timedelta(hours=2)
-    campaign = campaigns.start(make_campaign(), SYSTEM, when=later)
+    campaign = campaign_lifecycle.start(make_campaign(), SYSTEM, when=later)
     assert campaign.status == "scheduled" and campaign.scheduled_at == later
     assert not CampaignRecipient.select().exists()  # the audience is taken at sending time
     campaign_send.tick.call_local()
@@ -299,7 +300,7 @@ def test_a_scheduled_campaign_whose_survey_closed_goes_back_to_draft(
     survey = make_survey()
     campaign = make_campaign(survey=survey.public_id,
                              body_zh="请填写：{{ survey_link }}", body_en="Answer: {{ survey_link }}")
-    campaign = campaigns.start(campaign, SYSTEM,
+    campaign = campaign_lifecycle.start(campaign, SYSTEM,
                                when=models.utcnow() + datetime.timedelta(hours=1))
     surveys.set_status(survey, "closed", SYSTEM)
     Campaign.update(scheduled_at=models.utcnow()).where(Campaign.id == campaign.id).execute()
@@ -319,7 +320,7 @@ def test_service_notices_only_by_admins_and_without_the_consent_check(app, audie
     models.Customer.update(erased_at=models.utcnow()).where(
         models.Customer.id == audience["people"][0].id).execute()
     confirmed_erasure(audience["people"][1])
-    campaigns.start(notice, SYSTEM)
+    campaign_lifecycle.start(notice, SYSTEM)
     got = statuses(notice)
     assert got[audience["silent"].id] == "sent"  # no marketing consent needed for a notice
     assert got[audience["people"][1].id] == "skipped_erased"  # erasure is still honoured
@@ -330,9 +331,9 @@ def test_service_notices_only_by_admins_and_without_the_consent_check(app, audie
 
 def test_names_cannot_forge_headers(app, audience, make_campaign):
     sly = consenting_customer("=?utf-8?q?Admin?= 黄")
-    from services import segments
-    segments.add_cards(audience["list"], [sly.public_id], SYSTEM)
-    campaigns.start(make_campaign(), SYSTEM)
+    from services import static_lists
+    static_lists.add_cards(audience["list"], [sly.public_id], SYSTEM)
+    campaign_lifecycle.start(make_campaign(), SYSTEM)
     row = EmailMessage.get(EmailMessage.customer == sly.id)
     assert "=?" not in row.subject and "=?" not in row.headers["to_name"]
     from services import mail
@@ -356,7 +357,7 @@ def test_placeholders_are_checked_when_saving(app, audience, marketer):
 def test_the_placeholder_text_is_never_run_as_a_template(app, audience, make_campaign):
     campaign = make_campaign(body_zh="{{ name }} {% for x in range(3) %}x{% endfor %}")
     Campaign.update(body_en="{{ name }} {{ 7*7 }}").where(Campaign.id == campaign.id).execute()
-    campaigns.start(reload(campaign), SYSTEM)
+    campaign_lifecycle.start(reload(campaign), SYSTEM)
     body = EmailMessage.get(EmailMessage.customer == audience["people"][0].id).body_text
     assert body.startswith("张伟 {% for x in range(3) %}x{% endfor %}\n")
     body = EmailMessage.get(EmailMessage.customer == audience["people"][2].id).body_text
@@ -367,7 +368,7 @@ def test_the_confirm_my_details_link_works_from_the_email(app, client, audience,
     import re
     campaign = make_campaign(body_zh="{{ name }}，请确认资料：{{ confirm_link }}",
                              body_en="{{ name }}, please confirm: {{ confirm_link }}")
-    campaigns.start(campaign, SYSTEM)
+    campaign_lifecycle.start(campaign, SYSTEM)
     body = EmailMessage.get(EmailMessage.customer == audience["people"][0].id).body_text
     path = re.search(r"https?://[^/]+(/details/confirm/\S+)", body).group(1)
     assert client.get(path).status_code == 200

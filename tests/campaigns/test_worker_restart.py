@@ -10,7 +10,7 @@ import time
 
 import models
 from models import Campaign, CampaignRecipient
-from services import campaign_mail, campaigns
+from services import campaign_lifecycle, campaign_mail, campaigns
 from tests.campaigns.conftest import campaign_data, consenting_customer
 from tests.factories import SYSTEM
 
@@ -34,16 +34,16 @@ def test_a_killed_worker_process_is_resumed_by_the_next(
     settings["MAIL_URL"] = smtp_server.url
     import wsgi
     wsgi.create_app(settings)
-    from services import segments
+    from services import segments, static_lists
     from services.demo.reference import ensure_purposes
     ensure_purposes(models.utcnow())
     people = [consenting_customer(f"客户{i:02d}") for i in range(12)]
     lst = segments.create_segment(SYSTEM, None, "十二人", "", "static")
-    segments.add_cards(lst, [c.public_id for c in people], SYSTEM)
-    monkeypatch.setattr(campaigns, "_send_task", lambda: (lambda campaign_id: None))
+    static_lists.add_cards(lst, [c.public_id for c in people], SYSTEM)
+    monkeypatch.setattr(campaign_lifecycle, "_send_task", lambda: (lambda campaign_id: None))
     campaign = campaigns.create(SYSTEM, marketer, campaign_data(
         {"list": lst}, rate_per_minute="600"))  # one message every 0.1 s
-    campaign = campaigns.start(campaign, SYSTEM)
+    campaign = campaign_lifecycle.start(campaign, SYSTEM)
     models.db.close()
 
     first = worker(database_url, smtp_server.url, campaign.id)

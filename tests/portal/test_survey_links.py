@@ -8,7 +8,7 @@ from werkzeug.test import Client
 
 import models
 from models import ConsentEvent, SurveyInvite, SurveyResponse
-from services import consent, surveys
+from services import consent, survey_invites, surveys
 from services.demo.reference import ensure_fields, ensure_purposes
 from tests import factories
 from tests.conftest import csrf_from, post_form
@@ -27,7 +27,8 @@ def reference(db):
 
 def personal_link(survey, **customer):
     person, _ = factories.make_customer(**customer)
-    return person, LINK_RE.search(surveys.invite_link(surveys.invite(survey, person))).group(1)
+    link = survey_invites.invite_link(survey_invites.invite(survey, person))
+    return person, LINK_RE.search(link).group(1)
 
 
 def test_the_get_shows_the_form_records_the_first_opening_and_stores_nothing(client, reference):
@@ -110,7 +111,7 @@ def test_tampered_expired_and_closed_links_get_a_friendly_page(client, reference
 
 def test_the_anonymous_link_takes_one_answer_per_browser(client, reference):
     survey = full_survey()
-    token = surveys.ensure_public_token(survey, factories.SYSTEM)
+    token = survey_invites.ensure_public_token(survey, factories.SYSTEM)
     path = f"/survey/p/{token}"
     html = client.get(path, headers=EN).get_data(as_text=True)
     assert "Hello" not in html and "anonymous" in html
@@ -124,7 +125,7 @@ def test_the_anonymous_link_takes_one_answer_per_browser(client, reference):
 def test_the_anonymous_link_is_rate_limited_per_ip(client, reference, monkeypatch):
     from portal import surveys as portal_surveys
     survey = full_survey()
-    token = surveys.ensure_public_token(survey, factories.SYSTEM)
+    token = survey_invites.ensure_public_token(survey, factories.SYSTEM)
     path = f"/survey/p/{token}"
     statuses = []
     for _ in range(int(portal_surveys.PUBLIC_RATE.split()[0]) + 1):
@@ -143,7 +144,7 @@ def test_emailed_invitations_arrive_and_their_link_opens_the_survey(settings, sm
     survey = full_survey()
     person, _ = factories.make_customer(name="李四", preferred_language="zh")
     consent.grant(person, "email_marketing", factories.SYSTEM, "staff")
-    counts = surveys.send_invites(survey, [person.public_id], factories.SYSTEM)
+    counts = survey_invites.send_invites(survey, [person.public_id], factories.SYSTEM)
     assert counts["sent"] == 1
     _sender, recipients, message = smtp_server.sink.messages[0]
     assert recipients == [person.primary_email]

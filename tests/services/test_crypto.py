@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from backoffice.cli import cli
 from config import ConfigError
 from models import AuditEvent, Customer, CustomField, CustomFieldValue
-from services import DomainError, crypto, custom_fields, runtime
+from services import DomainError, card_field_edit, crypto, runtime
 from services.actors import Actor
 from tests import factories
 
@@ -54,7 +54,7 @@ def test_rotation_re_encrypts_everything_and_keeps_it_readable(keys, db, databas
     plain = CustomField.create(key="nickname", label_zh="昵称", label_en="Nickname")
     cards = [factories.make_customer(account=False)[0] for _ in range(3)]
     for n, card in enumerate(cards):
-        custom_fields.update_card_fields(card, {"id_number": ID if n == 0 else None,
+        card_field_edit.update_card_fields(card, {"id_number": ID if n == 0 else None,
                                                 "passport": f"E{n:08d}", "nickname": "x"},
                                          Actor.system("tests"), "admin")
     before_ids = {c.id: c.id_number_enc for c in Customer.select()}
@@ -70,7 +70,7 @@ def test_rotation_re_encrypts_everything_and_keeps_it_readable(keys, db, databas
     card = Customer.get_by_id(cards[0].id)
     assert card.id_number_enc != before_ids[card.id]
     assert crypto.decrypt(card.id_number_enc) == ID
-    assert custom_fields.find_by_id_number(ID).id == card.id
+    assert card_field_edit.find_by_id_number(ID).id == card.id
     for value in CustomFieldValue.select():
         if value.field_id == field.id:
             assert value.value != before_values[value.id]

@@ -17,7 +17,14 @@ from models import (
     SurveyQuestion,
     SurveyResponse,
 )
-from services import DomainError, card_list, segments, survey_results
+from services import (
+    DomainError,
+    card_bulk,
+    segment_criteria,
+    segments,
+    static_lists,
+    survey_results,
+)
 from services.profile import FieldErrors
 from tests import factories
 
@@ -32,10 +39,10 @@ def card(name, **columns):
 
 
 def names(pairs):
-    pairs = segments.clean_criteria(pairs)
-    assert segments.count(pairs) == len(list(Customer.select().where(
-        *segments.conditions(pairs))))
-    return sorted(c.name for c in Customer.select().where(*segments.conditions(pairs)))
+    pairs = segment_criteria.clean_criteria(pairs)
+    assert segment_criteria.count(pairs) == len(list(Customer.select().where(
+        *segment_criteria.conditions(pairs))))
+    return sorted(c.name for c in Customer.select().where(*segment_criteria.conditions(pairs)))
 
 
 def days_ago(days):
@@ -70,7 +77,7 @@ def test_the_card_list_criteria_are_reused(people):
     assert names([("tier", "none")]) == ["Lapsed", "Never"]
     assert names([("city", "上海")]) == ["Never", "Recent"]
     assert names([("city", "上海"), ("max_purchases", "0")]) == ["Never"]
-    card_list.bulk_apply("tag", "VIP", Customer.select(Customer.id).where(
+    card_bulk.bulk_apply("tag", "VIP", Customer.select(Customer.id).where(
         Customer.id == people["lapsed"].id), SYSTEM)
     assert names([("tag", "VIP")]) == ["Lapsed"]
 
@@ -106,14 +113,14 @@ def test_nps_detractors_of_one_survey(people):
 
 def test_bad_criteria_are_named_field_by_field(people):
     with pytest.raises(FieldErrors) as caught:
-        segments.clean_criteria([("purchase_within_days", "soon"), ("birthday_month", "13"),
+        segment_criteria.clean_criteria([("purchase_within_days", "soon"), ("birthday_month", "13"),
                                  ("min_spend", "-1"), ("min_purchases", "5"),
                                  ("max_purchases", "2"), ("survey", "nosuch"),
                                  ("tier", "platinum"), ("purchase_from", "yesterday")])
     assert set(caught.value.errors) == {"purchase_within_days", "birthday_month", "min_spend",
                                         "max_purchases", "survey", "tier", "purchase_from"}
     with pytest.raises(FieldErrors) as caught:
-        segments.clean_criteria([("nps", "detractor")])
+        segment_criteria.clean_criteria([("nps", "detractor")])
     assert set(caught.value.errors) == {"survey"}
 
 
@@ -154,20 +161,20 @@ def test_a_failed_refresh_changes_nothing(people, monkeypatch):
 
 def test_static_lists_add_and_remove_idempotently(people):
     segment = segments.create_segment(SYSTEM, None, "Hand-picked", "", "static")
-    ids = segments.parse_ids(f"{people['recent'].public_id}\n{people['never'].public_id}, "
+    ids = static_lists.parse_ids(f"{people['recent'].public_id}\n{people['never'].public_id}, "
                              f"nosuchcard {people['gone'].public_id}")
-    added, missing = segments.add_cards(segment, ids, SYSTEM)
+    added, missing = static_lists.add_cards(segment, ids, SYSTEM)
     assert (added, missing) == (2, ["nosuchcard", people["gone"].public_id])
-    assert segments.add_cards(segment, ids, SYSTEM)[0] == 0  # already in: nothing changes
+    assert static_lists.add_cards(segment, ids, SYSTEM)[0] == 0  # already in: nothing changes
     assert sorted(c.name for c in segments.members_query(segment)) == ["Never", "Recent"]
-    assert segments.add_found(segment, [("city", "上海"), ("q", "")], SYSTEM) == 0
-    assert segments.add_found(segment, [("city", "北京")], SYSTEM) == 1
+    assert static_lists.add_found(segment, [("city", "上海"), ("q", "")], SYSTEM) == 0
+    assert static_lists.add_found(segment, [("city", "北京")], SYSTEM) == 1
     assert segments.members_query(segment).count() == 3
-    assert segments.remove_cards(segment, [people["never"].public_id], SYSTEM) == 1
-    assert segments.remove_cards(segment, [people["never"].public_id], SYSTEM) == 0
+    assert static_lists.remove_cards(segment, [people["never"].public_id], SYSTEM) == 1
+    assert static_lists.remove_cards(segment, [people["never"].public_id], SYSTEM) == 0
     assert sorted(c.name for c in segments.members_query(segment)) == ["Lapsed", "Recent"]
     with pytest.raises(DomainError):
-        segments.add_found(segment, [("sort", "name")], SYSTEM)  # no filter: not "everyone"
+        static_lists.add_found(segment, [("sort", "name")], SYSTEM)  # no filter: not "everyone"
     with pytest.raises(DomainError):
         segments.refresh_members(segment, SYSTEM)
 
@@ -183,11 +190,11 @@ def test_delete_is_refused_while_a_campaign_uses_the_segment(people):
 
 
 def test_counting_is_one_query(people, monkeypatch):
-    pairs = segments.clean_criteria([("min_spend", "10"), ("birthday_month", "3"),
+    pairs = segment_criteria.clean_criteria([("min_spend", "10"), ("birthday_month", "3"),
                                      ("tier", "gold")])
     executed = []
     original = models.db.execute_sql
     monkeypatch.setattr(models.db.obj, "execute_sql",
                         lambda sql, *a, **k: executed.append(sql) or original(sql, *a, **k))
-    assert segments.count(pairs) == 1
+    assert segment_criteria.count(pairs) == 1
     assert len(executed) == 1 and "COUNT" in executed[0].upper()

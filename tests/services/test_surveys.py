@@ -27,6 +27,7 @@ from services import (
     consent,
     preferences,
     survey_answers,
+    survey_invites,
     survey_results,
     surveys,
 )
@@ -111,7 +112,7 @@ def test_questions_move_and_freeze_once_answered(reference):
     surveys.move_question(second, "up", SYSTEM)  # already first: nothing happens
     assert [q.id for q in surveys.questions(survey)] == [second.id, first.id]
     customer, _ = factories.make_customer()
-    url = surveys.invite_link(surveys.invite(survey, customer))
+    url = survey_invites.invite_link(survey_invites.invite(survey, customer))
     survey_answers.submit_personal(link_token(url), {f"q{first.id}": ["8"]}, "zh")
     assert not surveys.questions_editable(survey)
     with pytest.raises(DomainError):
@@ -135,11 +136,11 @@ def test_a_survey_opens_only_with_questions(db):
 def test_invite_is_idempotent_and_the_link_is_stable_and_expires_with_it(db):
     survey = factories.make_survey(invite_days=3)
     customer, _ = factories.make_customer()
-    first = surveys.invite(survey, customer)
-    assert surveys.invite(survey, customer).id == first.id
+    first = survey_invites.invite(survey, customer)
+    assert survey_invites.invite(survey, customer).id == first.id
     assert SurveyInvite.select().count() == 1
-    url = surveys.invite_link(first)
-    assert url == surveys.invite_link(first) and url.startswith("http")
+    url = survey_invites.invite_link(first)
+    assert url == survey_invites.invite_link(first) and url.startswith("http")
     token = LinkToken.get(LinkToken.purpose == "survey")
     assert token.expires_at == first.expires_at
     assert customer.name not in url and customer.public_id not in url
@@ -148,8 +149,8 @@ def test_invite_is_idempotent_and_the_link_is_stable_and_expires_with_it(db):
 def test_expired_tampered_and_closed_links_are_refused(db):
     survey = factories.make_survey()
     customer, _ = factories.make_customer()
-    invite = surveys.invite(survey, customer)
-    token = link_token(surveys.invite_link(invite))
+    invite = survey_invites.invite(survey, customer)
+    token = link_token(survey_invites.invite_link(invite))
     assert survey_answers.open_personal(token).id == invite.id
     with pytest.raises(SurveyUnavailable) as caught:
         survey_answers.open_personal(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
@@ -176,7 +177,7 @@ def test_expired_tampered_and_closed_links_are_refused(db):
 def test_answers_are_validated_all_at_once(reference):
     survey = full_survey()
     customer, _ = factories.make_customer()
-    token = link_token(surveys.invite_link(surveys.invite(survey, customer)))
+    token = link_token(survey_invites.invite_link(survey_invites.invite(survey, customer)))
     q = surveys.questions(survey)
     with pytest.raises(FieldErrors) as caught:
         survey_answers.submit_personal(token, {
@@ -192,7 +193,7 @@ def test_answers_are_validated_all_at_once(reference):
 def test_a_response_stores_answers_and_updates_the_card_through_its_services(reference):
     survey = full_survey()
     customer, _ = factories.make_customer()
-    token = link_token(surveys.invite_link(surveys.invite(survey, customer)))
+    token = link_token(survey_invites.invite_link(survey_invites.invite(survey, customer)))
     response = survey_answers.submit_personal(
         token, answers_for(survey, nps="１０", styles=["casual", "minimal"], sms="yes",
                            text="很好 <b>"), "en", ip="10.0.0.9")
@@ -212,7 +213,7 @@ def test_a_response_stores_answers_and_updates_the_card_through_its_services(ref
 def test_a_second_submission_and_a_race_store_one_response(reference):
     survey = full_survey()
     customer, _ = factories.make_customer()
-    token = link_token(surveys.invite_link(surveys.invite(survey, customer)))
+    token = link_token(survey_invites.invite_link(survey_invites.invite(survey, customer)))
     survey_answers.submit_personal(token, answers_for(survey), "zh")
     with pytest.raises(SurveyUnavailable) as caught:
         survey_answers.submit_personal(token, answers_for(survey), "zh")
@@ -223,7 +224,7 @@ def test_a_second_submission_and_a_race_store_one_response(reference):
 def test_a_double_click_race_creates_one_response(db, database_url):
     survey = factories.make_survey()
     customer, _ = factories.make_customer()
-    token = link_token(surveys.invite_link(surveys.invite(survey, customer)))
+    token = link_token(survey_invites.invite_link(survey_invites.invite(survey, customer)))
     question = surveys.questions(survey)[0]
     db.close()
     outcomes, barrier = [], threading.Barrier(2)
@@ -254,26 +255,26 @@ def test_a_detractor_creates_a_follow_up_task_for_the_cards_owner(reference):
     owner = factories.make_staff(role="agent")
     survey = full_survey()
     customer, _ = factories.make_customer(owner=owner)
-    token = link_token(surveys.invite_link(surveys.invite(survey, customer)))
+    token = link_token(survey_invites.invite_link(survey_invites.invite(survey, customer)))
     survey_answers.submit_personal(token, answers_for(survey, nps="3", rating="2"), "zh")
     task = Task.get()
     assert (task.customer_id, task.assignee_id, task.kind) == (customer.id, owner.id, "survey")
     assert "NPS 3/10" in task.title and "2/5" in task.title
     quiet = full_survey(task_on_detractor=False)
     other, _ = factories.make_customer(owner=owner)
-    token = link_token(surveys.invite_link(surveys.invite(quiet, other)))
+    token = link_token(survey_invites.invite_link(survey_invites.invite(quiet, other)))
     survey_answers.submit_personal(token, answers_for(quiet, nps="0"), "zh")
     assert Task.select().count() == 1
 
 
 def test_anonymous_responses_have_no_card_and_change_none(reference):
     survey = full_survey()
-    token = surveys.ensure_public_token(survey, SYSTEM)
-    assert surveys.ensure_public_token(survey, SYSTEM) == token
+    token = survey_invites.ensure_public_token(survey, SYSTEM)
+    assert survey_invites.ensure_public_token(survey, SYSTEM) == token
     response = survey_answers.submit_public(token, answers_for(survey, nps="2", sms="yes"), "zh")
     assert response.customer_id is None and response.invite_id is None
     assert ConsentEvent.select().count() == 0 and Task.select().count() == 0
-    surveys.revoke_public_token(survey, SYSTEM)
+    survey_invites.revoke_public_token(survey, SYSTEM)
     with pytest.raises(SurveyUnavailable):
         survey_answers.open_public(token)
 
@@ -289,7 +290,7 @@ def test_send_invites_respects_marketing_consent_and_skips_erased_cards(referenc
     consent.grant(gone, "email_marketing", SYSTEM, "staff")
     models.Customer.update(erased_at=models.utcnow()).where(
         models.Customer.id == gone.id).execute()
-    counts = surveys.send_invites(survey, [yes.public_id, no.public_id, gone.public_id,
+    counts = survey_invites.send_invites(survey, [yes.public_id, no.public_id, gone.public_id,
                                            "nosuchcard", yes.public_id], SYSTEM)
     assert (counts["sent"], counts["no_consent"], counts["erased"], counts["unknown"]) == (
         1, 1, 1, 1)
@@ -306,7 +307,7 @@ def respond(survey, tier=None, **answers):
     customer, _ = factories.make_customer()
     if tier is not None:
         models.Customer.update(tier=tier).where(models.Customer.id == customer.id).execute()
-    token = link_token(surveys.invite_link(surveys.invite(survey, customer)))
+    token = link_token(survey_invites.invite_link(survey_invites.invite(survey, customer)))
     survey_answers.submit_personal(token, answers_for(survey, **answers), "zh")
     return customer
 
@@ -319,7 +320,7 @@ def test_results_count_nps_ratings_and_choices_in_sql(reference):
     respond(survey, nps="9", rating="3", source="c2", styles=["casual"], text="=1+1")
     respond(survey, nps="7", rating="", source="c1")
     respond(survey, nps="2", rating="1", source="c3", styles=["vintage"])
-    surveys.invite(survey, factories.make_customer()[0])  # invited, never answered
+    survey_invites.invite(survey, factories.make_customer()[0])  # invited, never answered
     everyone = survey_results.Filters()
     funnel = survey_results.funnel(survey, everyone)
     assert (funnel["invited"], funnel["answered"], funnel["responses"]) == (5, 4, 4)

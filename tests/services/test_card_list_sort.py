@@ -1,0 +1,159 @@
+"""The card list sorted: a broad search (more hits than SEARCH_CAP, read through the search's
+subquery) shows the same cards in the same order as a plain ORDER BY over the same filter, for
+every sort and page, on SQLite and PostgreSQL; and its queries keep their shape."""
+import datetime
+import logging
+import random
+from decimal import Decimal
+
+import pytest
+from peewee import SQL
+
+import models
+from models import Customer
+from services import card_list, search
+from services.names import pinyin_keys
+
+# the order each sort promises, written out plainly (never contacted: last)
+PLAIN = {"updated": "updated_at DESC, id DESC", "name": "name_pinyin, id",
+         "last_contact": "last_contact_at IS NULL, last_contact_at DESC, id DESC",
+         "spend": "total_spend DESC, id DESC", "newest": "created_at DESC, id DESC"}
+SURNAMES = ("张", "章", "王", "李", "赵")  # 张 and 章 are both "zhang"
+GIVEN = ("伟", "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰")
+PER_PAGE = 7
+
+
+@pytest.fixture
+def cards(db):
+    """240 live cards and a few erased ones, with many ties in every sort key."""
+    rng = random.Random(5)
+    base = datetime.datetime(2024, 1, 1)
+    rows = []
+    for n in range(250):
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", "", "明", "华"))
+        if n % 25 == 0:
+            name = "Anna Zhang"
+        full, initials = pinyin_keys(name)
+        rows.append({
+            "name": name, "name_pinyin": full, "name_initials": initials,
+            "city": rng.choice(("上海", "北京")),
+            "total_spend": Decimal(rng.choice((0, 0, 100, 250, 999)) + n % 3),
+            "last_contact_at": None if n % 4 == 0 else base + datetime.timedelta(
+                days=rng.randint(0, 20)),
+            "created_at": base + datetime.timedelta(days=rng.randint(0, 30)),
+            "updated_at": base + datetime.timedelta(days=rng.randint(0, 30)),
+            "erased_at": base if n % 50 == 7 else None,
+            "public_id": f"sortcard{n:04d}",
+        })
+    with models.atomic():
+        Customer.insert_many(rows).execute()
+    return rows
+
+
+def _plain(filters):
+    """The ids a plain query finds for the search and city, in the sort's plain order."""
+    where = [Customer.erased_at.is_null(), Customer.id.in_(search.matching_ids(filters.get("q")))]
+    if filters.get("city"):
+        where.append(Customer.city == filters.get("city"))
+    return [c.id for c in Customer.select(Customer.id).where(*where)
+            .order_by(SQL(PLAIN[filters.sort]))]
+
+
+def _listed(filters):
+    """Every page of the list, walked to one past the end: (ids in order, totals seen)."""
+    ids, totals, page = [], set(), 1
+    while True:
+        shown = card_list.list_page(filters, page=page, per_page=PER_PAGE)
+        totals.add((shown.total, shown.more))
+        if not shown.items:
+            return ids, totals
+        assert len(shown.items) == PER_PAGE or not shown.has_next
+        ids += [row.id for row in shown.items]
+        page += 1
+
+
+@pytest.mark.parametrize("cap, walk", [(card_list.SEARCH_CAP, card_list.NAME_WALK), (5, 10),
+                                       (5, 100_000)])
+@pytest.mark.parametrize("query", ["q=zhang", "q=张", "q=zhang&city=上海", "q=wei"])
+def test_every_sort_of_a_search_is_the_plain_order(cards, monkeypatch, cap, walk, query):
+    """cap 5: the hits go through the subquery (a broad search); walk 10: the first names hold
+    no page, so name reads the hits; walk 100k: the name index's walk holds every page."""
+    monkeypatch.setattr(card_list, "SEARCH_CAP", cap)
+    monkeypatch.setattr(card_list, "NAME_WALK", walk)
+    for sort in card_list.SORTS:
+        filters = card_list.parse([tuple(p.split("=")) for p in query.split("&")]
+                                  + [("sort", sort)])
+        expected = _plain(filters)
+        assert len(expected) > 2 * PER_PAGE  # several pages, more hits than the cap of 5
+        if cap == 5:
+            assert not isinstance(search.narrowed_ids(filters.get("q"), cap), list)
+        ids, totals = _listed(filters)
+        assert ids == expected, sort
+        assert totals == {(len(expected), False)}, sort
+
+
+class _Statements(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.seen = []
+
+    def emit(self, record):
+        if isinstance(record.msg, tuple):
+            self.seen.append(record.msg)
+
+
+def _statements(filters, **kwargs):
+    handler, logger = _Statements(), logging.getLogger("peewee")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        shown = card_list.list_page(filters, per_page=PER_PAGE, **kwargs)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return shown, handler.seen
+
+
+def test_a_broad_sorted_search_is_the_search_and_one_page_query(cards, monkeypatch):
+    """No count of a broad search, no fetching of its ids: the search (up to the cap), then
+    the page; by name, when the first names hold no page (SQLite) or always (PostgreSQL), the
+    page's ids among the hits sorted by name, then their rows."""
+    monkeypatch.setattr(card_list, "SEARCH_CAP", 10)
+    monkeypatch.setattr(card_list, "COUNT_CAP", 2)
+    for sort in ("updated", "spend", "last_contact", "newest"):
+        shown, seen = _statements(card_list.parse([("q", "zhang"), ("sort", sort)]))
+        assert len(seen) == 2 and len(shown.items) == PER_PAGE, sort
+        assert (shown.total, shown.more) == (10, True)  # "10+", uncounted
+    monkeypatch.setattr(card_list, "NAME_WALK", 100_000)
+    _shown, seen = _statements(card_list.parse([("q", "zhang"), ("sort", "name")]))
+    assert len(seen) == (3 if models.is_postgres() else 2)  # SQLite: the walk holds the page
+    monkeypatch.setattr(card_list, "NAME_WALK", 10)  # ten Anna Zhangs: no "wei" among them
+    _shown, seen = _statements(card_list.parse([("q", "wei"), ("sort", "name")]))
+    # SQLite: the search, the first names, the hits' names from the narrow index, the rows
+    assert len(seen) == (3 if models.is_postgres() else 4)
+    if not models.is_postgres():
+        sql, params = seen[-2]
+        plan = " / ".join(row[3] for row in models.db.execute_sql(
+            "EXPLAIN QUERY PLAN " + sql, params))
+        assert "COVERING INDEX customer_id_erased_at_name_pinyin" in plan, plan
+
+
+@pytest.mark.parametrize("sort, index", [("spend", "customer_total_spend"),
+                                         ("last_contact", "customer_last_contact_at"),
+                                         ("newest", "customer_created_at"),
+                                         ("updated", "customer_erased_at_updated_at")])
+def test_sqlite_walks_the_sort_index_of_a_broad_search(cards, monkeypatch, sort, index):
+    """The page of a broad search reads the sort's index in order and stops there: no temporary
+    sort of every hit (1M cards, a surname: 0.1-0.5 s), with or without statistics."""
+    if models.is_postgres():
+        pytest.skip("SQLite's plan")
+    monkeypatch.setattr(card_list, "SEARCH_CAP", 5)
+    for analyzed in (False, True):
+        if analyzed:
+            models.db.execute_sql("ANALYZE")
+        _shown, seen = _statements(card_list.parse([("q", "zhang"), ("sort", sort)]))
+        sql, params = next(m for m in seen if "ORDER BY" in m[0])  # the page, not the count
+        plan = " / ".join(row[3] for row in models.db.execute_sql(
+            "EXPLAIN QUERY PLAN " + sql, params))
+        assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
