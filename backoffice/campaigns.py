@@ -32,8 +32,7 @@ from services import (
     campaign_results,
     campaigns,
 )
-from services.profile import FieldErrors
-from webcore.forms import EmptyForm, show_error
+from webcore.forms import EmptyForm, show_errors
 from webcore.labels import LABELS
 from webcore.pagination import Page
 from webcore.signin import staff_actor
@@ -108,19 +107,6 @@ def _survey_title(survey):
     return getattr(survey, f"title_{_lang()}", "") or survey.title_zh or survey.title_en
 
 
-def _apply_errors(form, exc):
-    """FieldErrors at their fields (the rest of the input stays); other errors as a flash."""
-    if not isinstance(exc, FieldErrors):
-        show_error(form, exc)
-        return
-    for name, (message, params) in exc.errors.items():
-        target = getattr(form, name, None)
-        if target is None:
-            flash(_(message, **params), "danger")
-        else:
-            target.errors = list(target.errors) + [_(message, **params)]
-
-
 def _editor(form, campaign=None, status=200):
     return render_template("backoffice/campaigns/form.html", form=form, campaign=campaign,
                            placeholders=campaigns.PLACEHOLDERS,
@@ -151,7 +137,7 @@ def new():
         try:
             campaign = campaigns.create(staff_actor(), current_user.user, _data(form))
         except DomainError as exc:
-            _apply_errors(form, exc)
+            show_errors(form, exc)
             return _editor(form, status=400)
         flash(_("Campaign saved as a draft. Check the preview, then send it."), "success")
         return redirect(url_for(".detail", public_id=campaign.public_id))
@@ -169,7 +155,7 @@ def edit(public_id):
         try:
             campaigns.update(campaign, staff_actor(), current_user.user, _data(form))
         except DomainError as exc:
-            _apply_errors(form, exc)
+            show_errors(form, exc)
             return _editor(form, campaign, status=400)
         flash(_("Campaign saved."), "success")
         return redirect(url_for(".detail", public_id=public_id))

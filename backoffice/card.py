@@ -16,7 +16,7 @@ from models import StaffUser
 from services import DomainError, card_edit, cards, customer_access, profile, records
 from services.access import can
 from webcore import formatting
-from webcore.forms import EmptyForm, show_error
+from webcore.forms import EmptyForm, show_error, show_errors
 from webcore.html import escape_all
 from webcore.i18n import gettext as _
 from webcore.labels import translated
@@ -55,18 +55,6 @@ def to_utc(local):
 def to_local(utc):
     return utc.replace(tzinfo=UTC).astimezone(_zone()).replace(tzinfo=None, second=0,
                                                                  microsecond=0)
-
-
-def _field_errors(form, exc):
-    """A service's FieldErrors or DomainError, translated, at the fields they name."""
-    for field, (message, params) in getattr(exc, "errors", {}).items():
-        target = getattr(form, field, None)
-        if target is not None:
-            target.errors = list(target.errors) + [_(message, **params)]
-        else:
-            flash(_(message, **params), "danger")
-    if not hasattr(exc, "errors"):
-        show_error(form, exc)
 
 
 CARD_LABELS = ("status", "contact", "customer_kind", "gender", "record_kind", "channel",
@@ -242,7 +230,7 @@ def edit(public_id):
         except card_edit.EditConflict as exc:
             conflict, form.version.data = exc, exc.version
         except DomainError as exc:
-            _field_errors(form, exc)
+            show_errors(form, exc)
         else:
             flash(_("The card is saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("card.detail", public_id=public_id))
@@ -306,7 +294,7 @@ def record_new(public_id, kind):
         try:
             records.add_record(kind, customer, staff_actor(), _submitted(kind, form))
         except DomainError as exc:
-            _field_errors(form, exc)
+            show_errors(form, exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("card.detail", public_id=public_id, _anchor=f"tab-{kind}"))
@@ -331,7 +319,7 @@ def record_edit(public_id, kind, record_id):
         try:
             records.edit_record(kind, record, staff_actor(), _submitted(kind, form))
         except DomainError as exc:
-            _field_errors(form, exc)
+            show_errors(form, exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("card.detail", public_id=public_id, _anchor=f"tab-{kind}"))

@@ -29,8 +29,7 @@ from services import (
     survey_results,
     surveys,
 )
-from services.profile import FieldErrors
-from webcore.forms import EmptyForm, show_error
+from webcore.forms import EmptyForm, show_error, show_errors
 from webcore.pagination import Page
 from webcore.signin import staff_actor
 
@@ -107,18 +106,6 @@ def _question_form(formdata=None, obj=None):
     return form
 
 
-def _apply_errors(form, exc):
-    if isinstance(exc, FieldErrors):
-        for name, (message, params) in exc.errors.items():
-            target = getattr(form, name, None)
-            if target is None:
-                flash(_(message, **params), "danger")
-            else:
-                target.errors = list(target.errors) + [_(message, **params)]
-    else:
-        show_error(form, exc)
-
-
 @bp.route("/")
 def index():
     page = Page(surveys.list_query(), per_page=50)
@@ -132,7 +119,7 @@ def new():
         try:
             survey = surveys.create_survey(staff_actor(), current_user.user, form.data)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            show_errors(form, exc)
         else:
             flash(_("Survey created. Now add its questions."), "success")
             return redirect(url_for(".detail", public_id=survey.public_id))
@@ -166,7 +153,7 @@ def settings(public_id):
         try:
             surveys.update_survey(survey, staff_actor(), form.data)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            show_errors(form, exc)
         else:
             flash(_("Survey saved."), "success")
             return redirect(url_for(".detail", public_id=public_id))
@@ -195,7 +182,7 @@ def add_question(public_id):
         try:
             surveys.add_question(survey, staff_actor(), form.data)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            show_errors(form, exc)
         else:
             flash(_("Question added."), "success")
             return redirect(url_for(".detail", public_id=public_id) + "#questions")
@@ -212,7 +199,7 @@ def edit_question(public_id, question_id):
         try:
             surveys.update_question(question, staff_actor(), form.data)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            show_errors(form, exc)
         else:
             flash(_("Question saved."), "success")
             return redirect(url_for(".detail", public_id=public_id) + "#questions")

@@ -27,6 +27,23 @@ class EmptyForm(FlaskForm):
     """Only the CSRF token: the form behind a one-button POST (sign out, mark done)."""
 
 
+def show_errors(form, exc):
+    """A service's FieldErrors, translated, each at the field it names (a name the form lacks
+    becomes a flash); any other DomainError as ``show_error``. The rest of the input stays."""
+    from flask import flash
+    from flask_babel import gettext
+
+    if not hasattr(exc, "errors"):
+        show_error(form, exc)
+        return
+    for name, (message, params) in exc.errors.items():
+        target = getattr(form, name, None)
+        if target is None:
+            flash(gettext(message, **params), "danger")
+        else:
+            target.errors = list(target.errors) + [gettext(message, **params)]
+
+
 def show_error(form, exc, default_field=None):
     """Put a service's DomainError, translated, next to its field (or the default one)."""
     from flask import flash
