@@ -111,15 +111,24 @@ def send_invites(survey, public_ids, actor):
     return counts
 
 
-def _invite_one(survey, customer, actor):
-    if customer is None:
-        return "unknown"
+def skip_reason(customer):
+    """Why a survey email (invitation or reminder) must not go to ``customer``: "erased",
+    "no_email", "no_consent"; None if it may."""
     if customer.erased_at is not None:
         return "erased"
     if not customer.primary_email:
         return "no_email"
     if not consent.has_consent(customer.id, consent.EMAIL_MARKETING):
         return "no_consent"
+    return None
+
+
+def _invite_one(survey, customer, actor):
+    if customer is None:
+        return "unknown"
+    reason = skip_reason(customer)
+    if reason is not None:
+        return reason
     with models.atomic():
         row = invite(survey, customer)
         if row.responded_at is not None:

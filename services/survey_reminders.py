@@ -19,7 +19,7 @@ from models import AuditEvent, Customer, Survey, SurveyInvite
 from services import DomainError, audit, consent, mail
 from services.actors import Actor
 from services.jobs import huey
-from services.survey_invites import invite_link
+from services.survey_invites import invite_link, skip_reason
 from services.surveys import text_in
 
 BATCH = 200  # invitations per query; each is its own short transaction
@@ -92,23 +92,13 @@ def _claim(row, now):
         SurveyInvite.survey.in_(still_open)).execute())
 
 
-def _skip_reason(customer):
-    if customer.erased_at is not None:
-        return "erased"
-    if not customer.primary_email:
-        return "no_email"
-    if not consent.has_consent(customer.id, consent.EMAIL_MARKETING):
-        return "no_consent"
-    return None
-
-
 def _remind_one(row, now, actor):
     """Claim, check and send one reminder in one transaction; the outcome, or None if lost."""
     with models.atomic():
         if not _claim(row, now):
             return None
         customer = Customer.get_by_id(row.customer_id)  # as it is now, not as queued
-        reason = _skip_reason(customer)
+        reason = skip_reason(customer)
         if reason is None:
             try:
                 with models.atomic():  # a refused address leaves nothing behind
