@@ -75,9 +75,12 @@ def build_target_sql(tiers, now, customer_id):
         if condition is not None:
             whens.append((tier, condition))
     default = next((t for t in tiers if t.is_default), None)
+    # A typed NULL: PostgreSQL reads a bare NULL column of a CTE as text, and then cannot
+    # compare it with the integer tier ids (no tiers, or no default tier).
+    none = "CAST(NULL AS INTEGER)"
     new_tier = ("CASE " + " ".join(f"WHEN {cond} THEN {tier.id}" for tier, cond in whens)
-                + f" ELSE {default.id if default else 'NULL'} END") if whens else (
-                    str(default.id) if default else "NULL")
+                + f" ELSE {default.id if default else none} END") if whens else (
+                    str(default.id) if default else none)
     sql = (
         f"CREATE TEMP TABLE {TARGET} AS "
         f"WITH agg AS (SELECT p.customer_id AS cid, {', '.join(agg_cols)} FROM purchase p "

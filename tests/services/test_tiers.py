@@ -69,6 +69,16 @@ def test_the_highest_earned_tier_wins_and_prospects_get_the_default(standard):
     assert AuditEvent.select().where(AuditEvent.action == "tier.recalculate").count() == 2
 
 
+def test_recalculating_without_any_tier_changes_nothing(db):
+    """A business that has not set up tiers: the pass after a purchase runs (on PostgreSQL
+    an untyped NULL tier once failed the comparison) and leaves every card without a tier."""
+    customer, _ = factories.make_customer()
+    factories.make_purchase(customer, amount="50")
+    assert tiers.recalculate(SYSTEM)["changed"] == 0
+    assert tiers.recalculate(SYSTEM, customer_id=customer.id)["changed"] == 0
+    assert Customer.get_by_id(customer.id).tier is None
+
+
 def test_deleted_refunded_and_erased_do_not_count(standard):
     _vip, regular, _prospect = standard
     customer = card()
