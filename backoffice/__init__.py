@@ -1,10 +1,10 @@
 """The staff back office: cards, records, follow-ups, campaigns, analytics (desktop, dense)."""
-from flask_babel import lazy_gettext as _l
 
 import config
 from backoffice import access
 from services.access import can
 from webcore import build_app
+from webcore.i18n import lazy_gettext as _l
 from webcore.signin import principal
 
 ROLE_LABELS = {"admin": _l("Admin"), "manager": _l("Manager"), "agent": _l("Agent"),

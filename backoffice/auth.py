@@ -2,7 +2,6 @@
 two-factor sign-in under My account: enrolment with a QR code, recovery codes, switching off."""
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -12,6 +11,7 @@ from models import StaffUser
 from services import DomainError, accounts, totp
 from services.actors import Actor
 from webcore.forms import show_error
+from webcore.i18n import lazy_gettext as _l
 from webcore.signin import staff_actor
 from webcore.views import SecondFactor, auth_blueprint, password_blueprint
 

@@ -16,7 +16,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
@@ -33,6 +32,7 @@ from services import (
     campaigns,
 )
 from webcore.forms import EmptyForm, show_errors
+from webcore.i18n import lazy_gettext as _l
 from webcore.labels import LABELS
 from webcore.pagination import Page
 from webcore.signin import staff_actor

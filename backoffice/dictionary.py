@@ -3,7 +3,6 @@ rules; admins (dictionary.manage) add custom fields, change them and retire them
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,6 +17,7 @@ from models import FIELD_KINDS, PORTAL_POLICIES, STAFF_ROLES, CustomField
 from services import DomainError, dictionary, profile
 from services.profile import FieldErrors
 from webcore.forms import EmptyForm
+from webcore.i18n import lazy_gettext as _l
 from webcore.pagination import Page
 from webcore.signin import staff_actor
 

@@ -3,7 +3,6 @@ what it is about, and the staff's answers: assign, set the status, reply (emaile
 the portal)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField, ValidationError
@@ -12,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from models import Feedback, StaffUser
 from services import DomainError, feedback
 from webcore.forms import show_error
+from webcore.i18n import lazy_gettext as _l
 from webcore.pagination import Page
 from webcore.signin import staff_actor
 

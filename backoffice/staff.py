@@ -3,7 +3,6 @@ and 2FA reset; the roles page that spells out the permission matrix; and the pub
 behind an invitation link where the new member chooses a password."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
@@ -16,6 +15,7 @@ from services import DomainError, access, staff, totp
 from services.links import LinkError
 from services.profile import FieldErrors
 from webcore.forms import show_error
+from webcore.i18n import lazy_gettext as _l
 from webcore.pagination import Page
 from webcore.signin import client_ip, staff_actor
 

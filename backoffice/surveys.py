@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -30,6 +29,7 @@ from services import (
     surveys,
 )
 from webcore.forms import EmptyForm, show_error, show_errors
+from webcore.i18n import lazy_gettext as _l
 from webcore.pagination import Page
 from webcore.signin import staff_actor
 

@@ -5,7 +5,6 @@ import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
@@ -15,6 +14,7 @@ from models import Customer, StaffUser, Task
 from services import DomainError, tasks
 from services.access import can
 from webcore.forms import EmptyForm, show_error
+from webcore.i18n import lazy_gettext as _l
 from webcore.signin import staff_actor
 from webcore.urls import safe_next
 

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from peewee import fn
@@ -27,6 +26,7 @@ from models import Customer, Tier
 from services import N_, DomainError, runtime, tiers
 from webcore import formatting
 from webcore.forms import EmptyForm, show_error
+from webcore.i18n import lazy_gettext as _l
 from webcore.signin import staff_actor
 from webcore.urls import safe_next
 

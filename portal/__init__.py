@@ -2,10 +2,9 @@
 from flask import redirect, request, url_for
 from flask_login import current_user
 
-from flask_babel import lazy_gettext as _l
-
 import config
 from webcore import build_app
+from webcore.i18n import lazy_gettext as _l
 
 # The portal's tabs: (endpoint, label), shown to a signed-in customer.
 NAV = [("home.index", _l("My card")), ("details.edit", _l("My details")),

@@ -7,7 +7,7 @@ signed link is its proof.
 """
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
                    url_for)
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
@@ -17,6 +17,7 @@ from services.actors import Actor
 from portal.access import link_error
 from services.links import LinkError
 from webcore.forms import EmptyForm
+from webcore.i18n import lazy_gettext as _l
 from webcore.pagination import Page
 from webcore.signin import client_ip
 

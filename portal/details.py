@@ -25,7 +25,8 @@ def _editable():
 def edit():
     customer = current_user.customer
     editable = _editable()
-    form = details_form(editable, profile.current_values(customer))
+    values = profile.current_values(customer)
+    form = details_form(editable, values)
     if form.validate_on_submit():
         actor = Actor.for_customer(current_user.user, client_ip(), request.user_agent.string)
         try:
@@ -39,14 +40,14 @@ def edit():
         else:
             _flash_outcome(applied, queued)
             return redirect(url_for("details.edit"))
-    return _render(customer, form)
+    return _render(customer, form, values)  # a failed save changed nothing: values still hold
 
 
-def _render(customer, form, typed=None, errors=None):
+def _render(customer, form, values, typed=None, errors=None):
     """The page: the details form, the card's own custom fields (section "card": their own
-    form, posted to details.more) and what the shop keeps."""
+    form, posted to details.more) and what the shop keeps. ``values``: the saved details
+    (``profile.current_values``), which the locked fields show."""
     policy = profile.policies()
-    values = profile.current_values(customer)
     locked = [(field_label(f), values[f]) for f, p in policy.items() if p == "locked"]
     fields = preferences.portal_fields("card")
     lang = str(get_locale() or "zh")[:2]
@@ -72,8 +73,8 @@ def more():
         applied, queued = preferences.update_preferences(customer, typed, actor, "card")
     except preferences.FieldErrors as exc:
         errors = {key: _(message, **params) for key, (message, params) in exc.errors.items()}
-        return _render(customer, details_form(_editable(), profile.current_values(customer)),
-                       typed, errors)
+        values = profile.current_values(customer)
+        return _render(customer, details_form(_editable(), values), values, typed, errors)
     except DomainError as exc:
         flash(_(exc.message, **exc.params), "danger")
         return redirect(url_for("details.edit"))

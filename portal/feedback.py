@@ -3,7 +3,6 @@ import secrets
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, TextAreaField
@@ -14,6 +13,7 @@ from services import DomainError, feedback
 from services.actors import Actor
 from webcore.formatting import date
 from webcore.forms import show_error
+from webcore.i18n import lazy_gettext as _l
 from webcore.labels import label
 from webcore.pagination import Page
 from webcore.signin import client_ip

@@ -1,10 +1,11 @@
 """Portal forms."""
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, PasswordField, SelectField,
                      StringField, TelField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from webcore.i18n import lazy_gettext as _l
 
 
 class EmailRequestForm(FlaskForm):

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 
 import models
-from models import PortalAccount, StaffUser, UserSession
+from models import Customer, PortalAccount, StaffUser, UserSession
 from services.prepared import Prepared
 
 # Writing last_seen_at on every request would make every page a write; a minute is fine-grained
@@ -36,13 +36,22 @@ def start(principal, ip=None, user_agent=None):
     return token
 
 
-def _by_token(owner):
-    return Prepared(lambda token_hash: UserSession.select(UserSession, owner).join(owner)
-                    .where(UserSession.token_hash == token_hash).limit(1), Prepared.TEXT)
+def _staff_by_token(token_hash):
+    return (UserSession.select(UserSession, StaffUser).join(StaffUser)
+            .where(UserSession.token_hash == token_hash).limit(1))
+
+
+def _account_by_token(token_hash):
+    # The account's card comes in the same query: nearly every portal page reads it, and the
+    # interface language is the card's (accounts.preferred_language), so a lazy
+    # ``account.customer`` would be a second query on every portal request.
+    return (UserSession.select(UserSession, PortalAccount, Customer).join(PortalAccount)
+            .join(Customer).where(UserSession.token_hash == token_hash).limit(1))
 
 
 # Every signed-in request runs one of these: prepared, so its SQL is not rebuilt each time.
-_BY_TOKEN = {"staff": _by_token(StaffUser), "customer": _by_token(PortalAccount)}
+_BY_TOKEN = {"staff": Prepared(_staff_by_token, Prepared.TEXT),
+             "customer": Prepared(_account_by_token, Prepared.TEXT)}
 
 
 def resolve(token, kind, idle_minutes, absolute_hours, now=None):

@@ -209,3 +209,22 @@ def test_login_limit_holds_across_workers_with_a_shared_store(settings, db):
 
     codes = [attempt(workers[n % 2]) for n in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def test_a_customer_session_brings_the_card_in_the_same_query(db, caplog):
+    """Every portal request resolves its session; the card (the interface language, most
+    pages) comes with it, not as a second query per request."""
+    import logging
+
+    from services import sessions
+    customer, account = factories.make_customer(name="李娜")
+    accounts.set_preferred_language(account, "zh")
+    token = sessions.start(account)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        principal = sessions.resolve(token, "customer", 30, 24)
+        language = accounts.preferred_language(principal)
+        name = principal.customer.name
+    queries = [r for r in caplog.records if r.name == "peewee"]
+    assert (language, name) == ("zh", "李娜")
+    assert len(queries) == 1, [r.getMessage() for r in queries]

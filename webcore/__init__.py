@@ -8,7 +8,7 @@ from flask import Flask, request
 import config
 import models
 from services import runtime
-from webcore import cookies, errors, i18n, security, signin, templating
+from webcore import cookies, errors, fastforms, i18n, security, signin, templating
 from webcore.health import bp as health_bp
 
 BASE_DIR = config.BASE_DIR
@@ -39,6 +39,7 @@ def build_app(import_name, settings, *, cookie_name, kind, login_endpoint, publi
     errors.init_app(app)
     signin.init_app(app, kind=kind, login_endpoint=login_endpoint)
     templating.init_app(app)
+    fastforms.install()
     app.register_blueprint(health_bp)
     app.register_blueprint(i18n.bp)
     return app

@@ -2,7 +2,7 @@
 import weakref
 
 from flask import Blueprint, current_app, redirect, request, session
-from flask_babel import Babel, get_locale, get_translations
+from flask_babel import Babel, LazyString, get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from markupsafe import Markup
@@ -68,6 +68,13 @@ def gettext(string, **variables):
     """Flask-Babel's ``gettext`` for views, with the request's translations looked up once."""
     text = _state()[2].ugettext(string)
     return text % variables if variables else text
+
+
+def lazy_gettext(string, **variables):
+    """Flask-Babel's ``lazy_gettext`` (form labels, messages declared at import time),
+    translated by ``gettext`` above when shown: a form page shows dozens of them, and
+    Flask-Babel's own looks the request's translations up again for each."""
+    return LazyString(gettext, string, **variables)
 
 
 def current_lang():

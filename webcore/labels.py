@@ -6,9 +6,9 @@ as it is.
 import weakref
 
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 
 from webcore import i18n
+from webcore.i18n import lazy_gettext as _l
 
 LABELS = {
     "contact": {"email": _l("Email"), "mobile": _l("Mobile"), "phone": _l("Phone"),

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -13,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 from services import DomainError, accounts
 from webcore.errors import render_error
 from webcore.forms import EmptyForm, LoginForm, PasswordChangeForm, show_error
+from webcore.i18n import lazy_gettext as _l
 from webcore.signin import (
     begin_second_step,
     client_ip,
