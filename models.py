@@ -253,7 +253,7 @@ class Customer(BaseModel):
         # (erased_at, updated_at): the card list (live cards, newest first) and its count read
         # this one index, whatever the planner's statistics say.
         # (id, erased_at, name_pinyin): a broad search sorted by name reads its hits' names
-        # from this narrow index instead of the wide rows (services.card_list._broad_rows).
+        # from this narrow index instead of the wide rows (services.card_list_sorted.broad_rows).
         indexes = ((("tier", "status"), False), (("province", "city"), False),
                    (("erased_at", "updated_at"), False),
                    (("id", "erased_at", "name_pinyin"), False))

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from webcore.i18n import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import JOIN
@@ -90,18 +90,38 @@ def _count_or_none(pairs):
 
 
 def _editor(form, segment=None, pairs=(), errors=None, status=200):
-    """The segment form with its live count (None: the criteria have errors)."""
+    """The segment form with its live count (None: the criteria have errors, shown at their
+    fields: a saved criterion gone stale is kept and marked rather than dropped)."""
     kind = segment.kind if segment else form.kind.data
     if kind not in segments.KINDS:
         kind = "dynamic"
-    counted = None if errors or kind == "static" else _count_or_none(pairs)
+    counted, choices = None, card_list.list_options(None)
+    if kind == "dynamic" and not errors:
+        try:
+            counted = segment_criteria.count(segment_criteria.clean_criteria(pairs), _tz())
+        except FieldErrors as exc:
+            errors = {key: _(message, **params) for key, (message, params) in exc.errors.items()}
     months = [(m, format_date(datetime.date(2000, m, 1), "LLLL")) for m in range(1, 13)]
     return render_template(
         "backoffice/segments/form.html", form=form, segment=segment, kind=kind,
         current=dict(pairs), tags=[v for k, v in pairs if k == "tag"],
         fields={k[3:]: v for k, v in pairs if k.startswith(card_list.FIELD_PREFIX)},
-        errors=errors or {}, counted=counted, months=months, choices=card_list.list_options(None),
+        others=_unformed(pairs, choices["fields"]), shown=_shown, errors=errors or {},
+        counted=counted, months=months, choices=choices,
         surveys=segment_criteria.nps_surveys(), nps_labels=NPS_LABELS, kinds=KIND_LABELS), status
+
+
+def _unformed(pairs, fields):
+    """The criteria no input of the form holds, as (query name, label, value): a custom field
+    the list no longer offers, or a filter its kind of input cannot show. The form keeps them
+    as ticked boxes, so that saving it unchanged keeps every criterion."""
+    inputs = set()
+    for f in fields:
+        name = card_list.FIELD_PREFIX + f.key
+        inputs |= {name + ".from", name + ".to"} if f.field_kind in ("number", "date") else {name}
+    odd = [(k, v) for k, v in pairs if k.startswith(card_list.FIELD_PREFIX) and k not in inputs]
+    labels = custom_fields.fields_by_key({k[3:].partition(".")[0] for k, _v in odd})
+    return [(k, _field_label(labels, k), v) for k, v in odd]
 
 
 def _errors_at_fields(form, exc):

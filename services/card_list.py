@@ -7,7 +7,7 @@ import math
 import zoneinfo
 from dataclasses import dataclass, field
 
-from peewee import JOIN, SQL, Expression, NodeList, fn
+from peewee import JOIN, SQL, Select, fn
 
 import models
 from models import (
@@ -21,6 +21,17 @@ from models import (
     Tier,
 )
 from services import N_, DomainError, custom_fields, search
+from services.card_list_sorted import (
+    LIST_COLUMNS,  # noqa: F401 (the list's rows stay this module's API too)
+    LIST_TIER_COLUMNS,  # noqa: F401
+    ListRow,  # noqa: F401
+    broad_rows,
+    list_rows,
+    list_select,
+    sort_order,
+)
+from services.card_list_sorted import unindexed as _unindexed  # (_live's flag is "unindexed")
+from services.prepared import Prepared
 
 SORTS = ("updated", "name", "last_contact", "spend", "newest")
 CONSENT_STATES = ("granted", "not")
@@ -34,6 +45,9 @@ NOTHING = SQL("1 = 0")
 MAX_VALUE = 200
 SEARCH_CAP = 10_000  # up to this many hits, the list reads the matching cards by id
 COUNT_CAP = 1000  # a search with filters counts its cards up to this many ("1,000+")
+# A broad search (more than SEARCH_CAP hits) sorted by name first reads the cards whose
+# name_pinyin is among the first NAME_WALK of the name index; many searches have a page there.
+NAME_WALK = 25_000
 
 
 @dataclass
@@ -85,43 +99,8 @@ def list_query(filters, staff=None, tz="Asia/Shanghai"):
     """(rows, count query) of live cards that pass ``filters``, sorted; rows join the tier."""
     where = conditions(filters, staff, tz)
     rows = (Customer.select(Customer, Tier).join(Tier, JOIN.LEFT_OUTER)
-            .where(*where).order_by(*_order(filters.sort)))
+            .where(*where).order_by(*sort_order(filters.sort)))
     return rows, Customer.select(Customer.id).where(*where)
-
-
-# what a row of the list shows (building 50 cards of every column costs more than the query)
-LIST_COLUMNS = (Customer.id, Customer.public_id, Customer.name, Customer.alt_name,
-                Customer.company, Customer.primary_mobile, Customer.primary_email,
-                Customer.tier, Customer.status, Customer.city, Customer.last_contact_at,
-                Customer.total_spend, Customer.updated_at)
-LIST_TIER_COLUMNS = (Tier.id, Tier.code, Tier.name_zh, Tier.name_en, Tier.colour)
-_ROW_NAMES = tuple(column.name for column in LIST_COLUMNS if column is not Customer.tier)
-_TIER_AT = next(i for i, column in enumerate(LIST_COLUMNS) if column is Customer.tier)
-
-
-class ListRow:
-    """A card as the list shows it: read-only attributes, its tier a shared Tier per page
-    (50 model instances and their joined tiers cost more than the query)."""
-    __slots__ = _ROW_NAMES + ("tier",)
-
-    def __init__(self, values, tier):
-        for name, value in zip(_ROW_NAMES, values):
-            setattr(self, name, value)
-        self.tier = tier
-
-
-def _rows(query):
-    """ListRows from a query selecting LIST_COLUMNS then LIST_TIER_COLUMNS, as tuples."""
-    tier_at, width = _TIER_AT, len(LIST_COLUMNS)
-    tiers, rows = {}, []
-    for values in query.tuples():
-        tier_id = values[width]
-        if tier_id is not None and tier_id not in tiers:
-            tiers[tier_id] = Tier(**dict(zip(("id", "code", "name_zh", "name_en", "colour"),
-                                             values[width:])))
-        card = values[:tier_at] + values[tier_at + 1:width]
-        rows.append(ListRow(card, tiers.get(tier_id)))
-    return rows
 
 
 @dataclass
@@ -159,9 +138,11 @@ def list_page(filters, staff=None, tz="Asia/Shanghai", page=1, per_page=50):
     ids = search.narrowed_ids(filters.get("q"), SEARCH_CAP)
     where = _conditions(filters, staff, tz, ids)
     if isinstance(ids, SQL):
-        rows = _broad_rows(filters.sort, where, ids, page, per_page)
+        rows = broad_rows(filters.sort, where, ids, page, per_page, NAME_WALK)
     else:
-        rows = _rows(_list_select(where, _order(filters.sort)).paginate(page, per_page))
+        rows = list_rows(list_select(where, sort_order(filters.sort)).paginate(page, per_page))
+    if ids is None and len(where) == 1:  # no filter: every live card
+        return ListPage(rows, LIVE_CARDS.scalar(), page, per_page)
     if ids is None:
         # COUNT(*) straight over the WHERE (peewee's .count() wraps the query in a subquery)
         total = Customer.select(fn.COUNT(SQL("*"))).where(*where).scalar()
@@ -176,81 +157,18 @@ def list_page(filters, staff=None, tz="Asia/Shanghai", page=1, per_page=50):
     return ListPage(rows, min(counted, reach), page, per_page, more=counted > reach)
 
 
-def _list_select(where, order):
-    return (Customer.select(*LIST_COLUMNS, *LIST_TIER_COLUMNS).join(Tier, JOIN.LEFT_OUTER)
-            .where(*where).order_by(*order))
+def _live_cards():
+    # All cards less the erased ones, rather than counting the live ones: SQLite answers a
+    # COUNT(*) without WHERE from the table's b-tree pages, not row by row (0.02 ms against
+    # 3 ms at 100k cards, on the list page everybody opens first), and erased cards are few
+    # (an index range). COALESCE makes each subquery a value: a bare "select - select" is
+    # peewee's EXCEPT.
+    every = Customer.select(fn.COUNT(SQL("*")))
+    erased = Customer.select(fn.COUNT(SQL("*"))).where(Customer.erased_at.is_null(False))
+    return Select(columns=[fn.COALESCE(every, 0) - fn.COALESCE(erased, 0)]).bind(models.db)
 
 
-# A broad search (more than SEARCH_CAP hits) sorted by name first reads the cards whose
-# name_pinyin is among the first NAME_WALK of the name index; many searches have a page there.
-NAME_WALK = 25_000
-
-
-def _broad_rows(sort, where, hits, page, per_page):
-    """The page of a broad search (``hits``: the search's subquery, more than SEARCH_CAP
-    cards): the same rows in the same order as the plain query, without the plans that cost
-    in proportion to all the cards (1M cards, a surname's 23k hits: 0.1-1 s on SQLite, 5 s
-    sorted by name on PostgreSQL at 200k).
-
-    * updated, spend, last contact, newest (SQLite): walk the index of the sort's column in
-      its order, testing each card against the hits, and stop at the page. Unary + keeps
-      SQLite from the other plans its statistics may prefer: reading every hit by primary key
-      and sorting them all, or testing every live card. PostgreSQL plans these itself.
-    * name: a search's hits cluster in name order (a surname's cards sit together, "zhang"
-      near the end), so a walk of the name index may cross most of it. On SQLite first the
-      cards among the first ``NAME_WALK`` names (a range of that index, a prefix of the order:
-      a full page there is the page); else, and on PostgreSQL, the hits' names read by id from
-      a narrow index and sorted (a cost in proportion to the hits rather than to the cards),
-      then the page's rows by id."""
-    rest = where[2:]  # _conditions puts the live term and the hits first
-    postgres = models.is_postgres()
-    live = where[0] if postgres else _unindexed(Customer.erased_at).is_null()
-    probe = where[1] if postgres else Expression(_unindexed(Customer.id), "IN", hits)
-    if sort != "name":
-        if postgres:
-            return _rows(_list_select(where, _order(sort)).paginate(page, per_page))
-        if sort == "updated":  # its index starts with erased_at
-            live = Customer.erased_at.is_null()
-        return _rows(_list_select([live, probe] + rest, _order(sort)).paginate(page, per_page))
-    if not postgres:  # (PostgreSQL tests each card of a walk at 20 us, SQLite at 0.3 us)
-        walked = SQL("(SELECT MAX(name_pinyin) FROM (SELECT name_pinyin FROM customer"
-                     " ORDER BY name_pinyin LIMIT ?) AS first_names)", [int(NAME_WALK)])
-        rows = _rows(_list_select([live, probe, Customer.name_pinyin <= walked] + rest,
-                                  _order("name")).paginate(page, per_page))
-        if len(rows) == per_page:
-            return rows
-    # the page's ids from the narrow (id, erased_at, name_pinyin) index, then their rows
-    names = Customer.select(Customer.id)
-    if not postgres:  # a small table's statistics may prefer the rows themselves
-        names = names.from_(SQL('"customer" AS "t1" INDEXED BY "customer_id_erased_at_name_pinyin"'))
-    found = [row[0] for row in names.where(live, Customer.id.in_(hits), *rest).order_by(
-        _unindexed(Customer.name_pinyin).asc(), Customer.id).paginate(page, per_page).tuples()]
-    if not found:
-        return []
-    at = {card_id: i for i, card_id in enumerate(found)}
-    return sorted(_rows(_list_select([Customer.id.in_(found)], ())), key=lambda r: at[r.id])
-
-
-def _unindexed(column):
-    """The same value, but the planner reads no index for it: ``+column`` on SQLite;
-    ``column || ''`` on PostgreSQL (text columns only)."""
-    if models.is_postgres():
-        return NodeList((column, SQL("|| ''")))
-    return NodeList((SQL("+"), column), glue="")
-
-
-def _order(sort):
-    postgres = models.is_postgres()
-
-    def desc(column):  # cards never contacted or without purchases go last on both databases
-        return column.desc(nulls="LAST") if postgres else column.desc()
-    return {
-        "updated": (Customer.updated_at.desc(), Customer.id.desc()),
-        "name": (Customer.name_pinyin, Customer.id),
-        "last_contact": (desc(Customer.last_contact_at), Customer.id.desc()),
-        "spend": (Customer.total_spend.desc(), Customer.id.desc()),
-        "newest": (Customer.created_at.desc(), Customer.id.desc()),
-    }[sort]
+LIVE_CARDS = Prepared(_live_cards)
 
 
 def conditions(filters, staff=None, tz="Asia/Shanghai"):
@@ -260,7 +178,7 @@ def conditions(filters, staff=None, tz="Asia/Shanghai"):
 
 def _conditions(filters, staff, tz, ids):
     """``conditions`` with the search's hits (``search.narrowed_ids``) already found; the live
-    term and the hits come first (``_broad_rows`` replaces those two)."""
+    term and the hits come first (``card_list_sorted.broad_rows`` replaces those two)."""
     where = [_live(unindexed=isinstance(ids, list))]
     if isinstance(ids, list) and ids and not models.is_postgres():
         # one JSON parameter rather than one per id (10k ids: Peewee builds 10k nodes)
@@ -407,6 +325,24 @@ def _field_terms(filters):
         terms.append(NOTHING if bad else _field_term(field, given))
         errors.update(bad)
     return terms, errors
+
+
+def normal_field_values(filters):
+    """{query name: value} of the number and date filters as their inputs show them
+    ("2025-1-5" -> "2025-01-05", "４２" -> "42"): a browser's date and number inputs show
+    nothing for any other spelling. Only for filters ``filter_errors`` accepted."""
+    parts, _odd = _field_parts(filters)
+    fields = custom_fields.fields_by_key(parts)
+    normal = {}
+    for key, given in parts.items():
+        field = fields.get(key)
+        if field is None or field.kind not in ("number", "date"):
+            continue
+        for end, value in given.items():
+            cleaned = custom_fields.filter_value(field, value)
+            if cleaned is not None:
+                normal[FIELD_PREFIX + key + ("." + end if end else "")] = str(cleaned)
+    return normal
 
 
 def filter_errors(filters):

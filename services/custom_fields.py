@@ -135,15 +135,16 @@ def filter_expression(field, value=None, low=None, high=None):
     if low is not None or high is not None:
         return Customer.id.in_(rows.where(*_range(field, low, high)))
     if field.kind == "multi_choice":
-        wanted = clean_value(_optional(field), [value])[0]
+        wanted = filter_value(field, [value])[0]
         return Customer.id.in_(rows.where(_contains(wanted)))
-    return Customer.id.in_(rows.where(CustomFieldValue.value == clean_value(_optional(field),
-                                                                            value)))
+    return Customer.id.in_(rows.where(CustomFieldValue.value == filter_value(field, value)))
 
 
-def _optional(field):
-    """The field without its "required" and "pattern" (a filter value need not be complete)."""
-    return CustomField(kind=field.kind, choices=field.choices, required=False, pattern=None)
+def filter_value(field, raw):
+    """``raw`` cleaned as ``field``'s value, without its "required" and "pattern" (a filter
+    value need not be complete): "2025-1-5" -> "2025-01-05". Raises DomainError."""
+    optional = CustomField(kind=field.kind, choices=field.choices, required=False, pattern=None)
+    return clean_value(optional, raw)
 
 
 def _scalar(kind):
@@ -160,7 +161,7 @@ def _range(field, low, high):
     bounds = []
     for bound, op in ((low, ">="), (high, "<=")):
         if bound is not None:
-            bounds.append(NodeList((column, SQL(op), clean_value(_optional(field), bound))))
+            bounds.append(NodeList((column, SQL(op), filter_value(field, bound))))
     return bounds or [SQL("1 = 1")]
 
 

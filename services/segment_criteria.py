@@ -31,14 +31,28 @@ MAX_COUNT = 1_000_000
 
 def criteria_pairs(pairs):
     """The (key, value) pairs a segment keeps from a submitted form or query string: the card
-    list's filters and the segment's own, trimmed; everything else is dropped."""
+    list's filters and the segment's own, trimmed; everything else is dropped. They come in
+    one order whatever the order given (``_rank``), so that the edit form saved unchanged
+    saves the same list."""
     pairs = list(pairs)
     kept = [(k, v) for k, v in card_list.parse(pairs).as_query() if k != "sort"]
+    own = {}  # a key given twice keeps its last value, as the card list's keys do
     for key, value in pairs:
         value = (value or "").replace("\x00", "").strip()[:card_list.MAX_VALUE]
-        if key in OWN_KEYS and value and key not in dict(kept):
-            kept.append((key, value))
-    return kept
+        if key in OWN_KEYS and value:
+            own[key] = value
+    return sorted(kept + list(own.items()), key=_rank)
+
+
+def _rank(pair):
+    """The card list's keys in their order, the tags as given, custom fields by name, then
+    the segment's own keys in their order."""
+    key = pair[0]
+    if key in card_list.SCALARS:
+        return 0, card_list.SCALARS.index(key), ""
+    if key in OWN_KEYS:
+        return 3, OWN_KEYS.index(key), ""
+    return (1, 0, "") if key == "tag" else (2, 0, key)
 
 
 def clean_criteria(pairs):
@@ -62,6 +76,7 @@ def clean_criteria(pairs):
     errors.update(card_list.filter_errors(card_list.parse(pairs)))  # custom fields
     if errors:
         raise FieldErrors(errors)
+    values.update(card_list.normal_field_values(card_list.parse(pairs)))
     return [(k, values[k] if k in values and k != "tag" else v) for k, v in pairs]
 
 

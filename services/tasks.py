@@ -10,6 +10,7 @@ import models
 from models import Customer, StaffUser, Task
 from services import N_, DomainError, audit, runtime
 from services.prepared import Prepared
+from services.text import clean_text
 
 KINDS = ("follow_up", "birthday", "stale_data", "feedback", "survey")
 TITLE_MAX = 200
@@ -21,28 +22,6 @@ def today():
     """Today's date in the business's time zone (config TIMEZONE, default Asia/Shanghai)."""
     zone = dates.get_timezone(runtime.get("BABEL_DEFAULT_TIMEZONE"))
     return datetime.datetime.now(zone).date()
-
-
-def clean_title(title):
-    text = " ".join((title or "").split())
-    if not text:
-        raise DomainError(N_("Write what needs doing."), "title")
-    if "\x00" in text:
-        raise DomainError(N_("This text contains a character that cannot be stored."), "title")
-    if len(text) > TITLE_MAX:
-        raise DomainError(N_("Use at most %(max)d characters (now %(count)d)."), "title",
-                          max=TITLE_MAX, count=len(text))
-    return text
-
-
-def clean_notes(notes):
-    text = (notes or "").replace("\r\n", "\n").strip()
-    if "\x00" in text:
-        raise DomainError(N_("This text contains a character that cannot be stored."), "notes")
-    if len(text) > NOTES_MAX:
-        raise DomainError(N_("Use at most %(max)d characters (now %(count)d)."), "notes",
-                          max=NOTES_MAX, count=len(text))
-    return text
 
 
 def clean_due_date(due_date):
@@ -68,7 +47,8 @@ def _snapshot(task):
 def create_follow_up(customer, actor, title, due_date, assignee=None, interaction=None,
                      kind="follow_up", notes=""):
     """Create a follow-up task on ``customer`` (None: not about one card); audited."""
-    title, notes = clean_title(title), clean_notes(notes)
+    title = clean_text(title, "title", TITLE_MAX, required=N_("Write what needs doing."))
+    notes = clean_text(notes, "notes", NOTES_MAX, multiline=True)
     due_date, assignee = clean_due_date(due_date), _clean_assignee(assignee)
     if kind not in KINDS:
         raise DomainError(N_("Choose a kind of task."), "kind")
@@ -133,12 +113,16 @@ def open_count(staff, on=None):
     return _OPEN_COUNT.scalar(staff.id, on or today()) or 0
 
 
+CARD_COLUMNS = (Customer.id, Customer.public_id, Customer.name)  # a task's card, as listed
+
+
 def my_day(staff=None, on=None, limit=200):
     """Open tasks due up to ``UPCOMING_DAYS`` ahead, grouped: {"overdue", "today", "upcoming"}.
     ``staff`` None: everybody's. Each row comes with its card and assignee (joined)."""
     on = on or today()
     assignee = StaffUser.alias("assignee")
-    query = (Task.select(Task, Customer, assignee)
+    # the card's and assignee's few columns the list shows, not their whole rows
+    query = (Task.select(Task, *CARD_COLUMNS, assignee.id, assignee.public_id, assignee.name)
              .join_from(Task, Customer, JOIN.LEFT_OUTER)
              .join_from(Task, assignee, JOIN.LEFT_OUTER, on=(Task.assignee == assignee.id))
              .where(Task.done_at.is_null(),
@@ -155,7 +139,7 @@ def my_day(staff=None, on=None, limit=200):
 
 def recently_done(staff=None, limit=20):
     """The latest tasks marked done (by ``staff``'s assignment, or everybody's)."""
-    query = (Task.select(Task, Customer).join_from(Task, Customer, JOIN.LEFT_OUTER)
+    query = (Task.select(Task, *CARD_COLUMNS).join_from(Task, Customer, JOIN.LEFT_OUTER)
              .where(Task.done_at.is_null(False))
              .order_by(Task.done_at.desc(), Task.id.desc()).limit(limit))
     if staff is not None:

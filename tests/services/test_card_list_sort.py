@@ -157,3 +157,17 @@ def test_sqlite_walks_the_sort_index_of_a_broad_search(cards, monkeypatch, sort,
         plan = " / ".join(row[3] for row in models.db.execute_sql(
             "EXPLAIN QUERY PLAN " + sql, params))
         assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_unfiltered_list_counts_live_cards_only(cards):
+    """Without a filter the total is every card less the erased ones (a count SQLite answers
+    from the table's pages); with one it is a count over the WHERE: both leave erased out."""
+    live = sum(1 for row in cards if row["erased_at"] is None)
+    assert live == 245
+    assert card_list.list_page(card_list.parse([]), per_page=PER_PAGE).total == live
+    shanghai = sum(1 for row in cards if row["erased_at"] is None and row["city"] == "上海")
+    page = card_list.list_page(card_list.parse([("city", "上海")]), per_page=PER_PAGE)
+    assert page.total == shanghai
+    Customer.update(erased_at=datetime.datetime(2025, 1, 1)).where(
+        Customer.public_id == "sortcard0000").execute()
+    assert card_list.list_page(card_list.parse([]), per_page=PER_PAGE).total == live - 1
