@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from webcore.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -76,6 +76,10 @@ ENTITY_LABELS = {"customer": _l("Card"), "change_request": _l("Change request"),
                  "campaign": _l("Campaign"), "survey": _l("Survey"),
                  "survey_invite": _l("Survey invitation"), "segment": _l("Segment")}
 
+# Labels of the change keys that name a member of staff (audit_log.STAFF_KEYS).
+STAFF_KEY_LABELS = {"staff": _l("Staff member"), "owner": _l("Owner"),
+                    "assignee": _l("Assigned to")}
+
 
 class LogFilterForm(FlaskForm):
     class Meta:
@@ -133,7 +137,9 @@ def _filters(form):
 def _render(template, page, **context):
     return render_template(template, page=page, changes=audit_log.changes,
                            fields=audit_log.field_labels(page.items), actors=ACTOR_LABELS,
-                           actions=ACTION_LABELS, entities=ENTITY_LABELS, **context)
+                           actions=ACTION_LABELS, entities=ENTITY_LABELS,
+                           staff_keys=audit_log.STAFF_KEYS, staff_key_labels=STAFF_KEY_LABELS,
+                           staff_names=audit_log.staff_names(page.items), **context)
 
 
 @bp.route("/cards/<public_id>/history")

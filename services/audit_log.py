@@ -1,7 +1,9 @@
 """Reading the audit trail: a card's own history and the global log with its filters. Read
 only: nothing here (nor any route) edits or deletes an event."""
 import datetime
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from peewee import JOIN
 
@@ -9,6 +11,11 @@ from models import AuditEvent, Customer, CustomField, StaffUser
 from services import audit
 
 ACTOR_KINDS = ("staff", "customer", "system", "link")
+# entity -> the change key whose values name a member of staff, as the events stored them
+# (never rewritten: the chain is hashed): a record's staff id, a card's owner by public id
+# (edits) or email (bulk changes), a follow-up's or feedback's assignee by public id.
+STAFF_KEYS = {"service": "staff", "interaction": "staff", "customer": "owner",
+              "task": "assignee", "feedback": "assignee"}
 
 
 @dataclass
@@ -78,6 +85,38 @@ def changes(event):
     after = event.after if isinstance(event.after, dict) else {}
     keys = list(before) + [k for k in after if k not in before]
     return [(key, before.get(key), after.get(key)) for key in keys]
+
+
+def _staff_ref(value):
+    """The staff reference a change value can be (an id, a public id or an email), or None
+    for anything no staff row could match (kept out of the query)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value < 2 ** 31 else None
+    if isinstance(value, str) and 0 < len(value) <= 254 and "\x00" not in value:
+        return value
+    return None
+
+
+def staff_names(events):
+    """{stored reference: name} of the staff the events' changes name (STAFF_KEYS), by id,
+    public id and email: one query for the page, whatever the events. A reference that finds
+    nobody (a deleted staff member) is left out."""
+    refs = {_staff_ref(value) for event in events for key, before, after in changes(event)
+            if key == STAFF_KEYS.get(event.entity) for value in (before, after)} - {None}
+    if not refs:
+        return {}
+    by_column = ((StaffUser.id, [ref for ref in refs if isinstance(ref, int)]),
+                 (StaffUser.email, [ref for ref in refs if isinstance(ref, str) and "@" in ref]),
+                 (StaffUser.public_id, [ref for ref in refs
+                                        if isinstance(ref, str) and "@" not in ref]))
+    wanted = [column.in_(values) for column, values in by_column if values]
+    names = {}
+    for staff in StaffUser.select(StaffUser.id, StaffUser.public_id, StaffUser.email,
+                                  StaffUser.name).where(reduce(operator.or_, wanted)):
+        for ref in (staff.id, staff.public_id, staff.email):
+            if ref in refs:
+                names[ref] = staff.name
+    return names
 
 
 def field_labels(events):
