@@ -22,6 +22,7 @@ ENDPOINTS = {
     "cards.view_open": "cards.view",
     "cards.view_delete": "cards.view",
     "cards.bulk": "cards.edit",
+    "cards.new": "cards.edit",
     "card.detail": "cards.view",
     "card.invite": "cards.edit",
     "card.edit": "cards.edit",

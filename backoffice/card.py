@@ -36,7 +36,8 @@ def _card_or_404(public_id):
 
 
 
-def _staff_choices(blank):
+def staff_choices(blank):
+    """The owner and staff selects: ``blank`` first, then every active member of staff."""
     return [SelectChoice("", blank)] + [SelectChoice(s.public_id, s.name)
                                         for s in cards.active_staff()]
 
@@ -205,7 +206,7 @@ def invite(public_id):
 
 def _edit_form(formdata=None, values=None):
     form = CardEditForm(formdata=formdata, data=values)
-    form.owner.choices = _staff_choices(_("Nobody"))
+    form.owner.choices = staff_choices(_("Nobody"))
     return form
 
 
@@ -253,7 +254,7 @@ def _render_edit(customer, form, conflict=None):
 def _record_form(kind, formdata=None, obj=None):
     form = RECORD_FORMS[kind](formdata=formdata, obj=obj)
     if "staff" in form:
-        form.staff.choices = _staff_choices("—")
+        form.staff.choices = staff_choices("—")
     for name in ("payment_method", "channel", "service_type", "outcome"):
         if name in form:  # free-text codes (imports) stay as they are; the service checks them
             keep_current(form[name], form[name].data)

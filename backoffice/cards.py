@@ -1,6 +1,6 @@
 """The card list: one search box (as you type with htmx, or a plain GET form), filters, sort,
 pagination, the staff member's saved views, and bulk actions on the checked rows or on every
-card the filter finds (those ask for confirmation first)."""
+card the filter finds (those ask for confirmation first); and "New card"."""
 from urllib.parse import urlencode
 
 from flask import (
@@ -18,8 +18,12 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from backoffice import card_rows
-from services import DomainError, card_bulk, card_list, saved_views
+from backoffice.card import staff_choices
+from backoffice.forms import CardNewForm, keep_current
+from models import Customer
+from services import DomainError, card_bulk, card_list, customers, saved_views
 from services.access import can
+from webcore.forms import show_errors
 from webcore.signin import staff_actor
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
@@ -64,7 +68,10 @@ def _context(filters):
     query = filters.as_query()
     choices = card_list.list_options(current_user.user)
     page = _page(filters)
+    found_nothing = not page.items and filters.get("q") and can(current_user.role, "cards.edit")
     return {"filters": filters, "page": page, "query": query,
+            "new_card_url": url_for("cards.new", **customers.prefill(filters.get("q")))
+            if found_nothing else None,
             "rows_html": card_rows.rows_html(page.items, can(current_user.role, "cards.edit")),
             "filter_errors": _filter_errors(filters),
             "query_args": _query_args(query), "choices": choices, "views": choices["views"],
@@ -94,6 +101,49 @@ def results():
         render_template("backoffice/cards/_results.html", **_context(filters)))
     response.headers["HX-Push-Url"] = _list_url(filters)
     return response
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """A card for a walk-in or a phone call, by the edit form's rules; the query string fills
+    the form (a search that found nothing links here). A mobile, email or WeChat ID already on
+    a live card shows that card first; ticking "create anyway" creates it all the same."""
+    if request.method == "GET":
+        values = {"status": Customer.status.default, "owner": current_user.user.public_id}
+        values.update((f, request.args[f]) for f in CardNewForm.CARD_FIELDS if f in request.args)
+        return _render_new(_new_form(values=values))
+    form = _new_form(request.form)
+    keep_current(form.owner, form.owner.data)  # the service says what is wrong with it
+    duplicates = None
+    if form.validate_on_submit():
+        try:
+            customer = customers.create_customer(
+                staff_actor(), check_duplicates=not form.create_anyway.data,
+                **{f: form[f].data for f in CardNewForm.CARD_FIELDS})
+        except customers.PossibleDuplicates as exc:
+            duplicates = exc.cards
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            flash(_("Card created."), "success")
+            return redirect(url_for("card.detail", public_id=customer.public_id))
+    return _render_new(form, duplicates), 409 if duplicates else 400
+
+
+def _new_form(formdata=None, values=None):
+    form = CardNewForm(formdata=formdata, data=values)
+    form.owner.choices = staff_choices(_("Nobody"))
+    return form
+
+
+def _render_new(form, duplicates=None):
+    # the cursor goes where the staff member acts next: the first wrong field, "create anyway"
+    # under a duplicate warning, else the first empty one
+    wrong = [f for f in form if f.errors and f.type != "CSRFTokenField"]
+    empty = [f for f in (form.name, form.mobile) if not f.data]
+    focus = (wrong or ([form.create_anyway] if duplicates else empty) or [form.name])[0]
+    focus.render_kw = {**(focus.render_kw or {}), "autofocus": True}
+    return render_template("backoffice/cards/new.html", form=form, duplicates=duplicates)
 
 
 @bp.route("/views", methods=["POST"])

@@ -1,7 +1,6 @@
 """Back-office forms for the card: its edit form and the record forms. Formats and lengths are
 checked by the services (services.profile, services.records), the rules the portal shares; these
 forms only parse what the browser sends."""
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
+from webcore.i18n import lazy_gettext as _l
 from webcore.labels import LABELS
 
 _DATETIME = {"format": ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
@@ -70,6 +70,22 @@ class CardEditForm(FlaskForm):
         SelectChoice("", "—"), SelectChoice("zh", "简体中文"), SelectChoice("en", "English")])
     notes = TextAreaField(_l("Notes"), render_kw={"rows": 4})
     special_requirements = TextAreaField(_l("Special requirements"), render_kw={"rows": 3})
+
+
+class CardNewForm(FlaskForm):
+    """"New card": the edit form's own field definitions (one label, one rule) of what a
+    walk-in or a phone call gives, and the choice to create the card although its contacts
+    are already on another."""
+    CARD_FIELDS = ("name", "mobile", "email", "wechat", "gender", "company", "job_title",
+                   "province", "city", "source", "industry", "owner", "status", "notes",
+                   "special_requirements")
+    name, mobile, email, wechat = (CardEditForm.name, CardEditForm.mobile, CardEditForm.email,
+                                   CardEditForm.wechat)
+    gender, company, job_title = CardEditForm.gender, CardEditForm.company, CardEditForm.job_title
+    province, city, source = CardEditForm.province, CardEditForm.city, CardEditForm.source
+    industry, owner, status = CardEditForm.industry, CardEditForm.owner, CardEditForm.status
+    notes, special_requirements = CardEditForm.notes, CardEditForm.special_requirements
+    create_anyway = BooleanField(_l("Create a new card anyway"))
 
 
 class PurchaseForm(FlaskForm):

@@ -12,7 +12,7 @@ from portal.forms import EmailRequestForm, RegisterForm, SetPasswordForm
 from services import DomainError, customer_access
 from services.links import LinkError
 from webcore.errors import render_error
-from webcore.forms import EmptyForm, show_error
+from webcore.forms import EmptyForm, show_error, show_errors
 from webcore.signin import client_ip, login_allowed, sign_in
 
 bp = Blueprint("access", __name__)
@@ -117,7 +117,7 @@ def register():
             customer_access.register(form.name.data, form.email.data, form.new_password.data,
                                      str(get_locale() or "zh")[:2], **_where())
         except DomainError as exc:
-            show_error(form, exc, "email")
+            show_errors(form, exc, "email")
         else:
             return render_template("portal/access/check_email.html", email=form.email.data)
     return render_template("portal/access/register.html", form=form)

@@ -102,7 +102,7 @@ def _clean_one(field, raw, values):
         return _clean_birthday(raw, values.get("birthday_lunar"))
     text = _text(raw)
     if field == "name" and not text:
-        raise DomainError(N_("Enter your full name."))
+        raise DomainError(N_("Enter the full name."))
     if text and len(text) > MAX_LENGTH.get(field, 254):
         raise DomainError(N_("This is too long (%(max)d characters at most)."),
                           max=MAX_LENGTH.get(field, 254))

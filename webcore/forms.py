@@ -1,8 +1,9 @@
 """Forms both apps use: sign-in, password change, the empty form behind one-button POSTs."""
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from webcore.i18n import lazy_gettext as _l
 
 
 class LoginForm(FlaskForm):
@@ -27,14 +28,14 @@ class EmptyForm(FlaskForm):
     """Only the CSRF token: the form behind a one-button POST (sign out, mark done)."""
 
 
-def show_errors(form, exc):
+def show_errors(form, exc, default_field=None):
     """A service's FieldErrors, translated, each at the field it names (a name the form lacks
     becomes a flash); any other DomainError as ``show_error``. The rest of the input stays."""
     from flask import flash
     from flask_babel import gettext
 
     if not hasattr(exc, "errors"):
-        show_error(form, exc)
+        show_error(form, exc, default_field)
         return
     for name, (message, params) in exc.errors.items():
         target = getattr(form, name, None)

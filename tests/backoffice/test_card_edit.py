@@ -73,7 +73,7 @@ def test_staff_edit_every_field_with_the_portals_rules(client, staff_login):
     ("postal_code", "31000", "A Chinese postal code has 6 digits."),
     ("birthday", "1990-13-01", "This date does not exist."),
     ("email", "not-an-email", "This is not a valid email address."),
-    ("name", "", "Enter your full name."),
+    ("name", "", "Enter the full name."),
     ("notes", "a\x00b", "cannot be saved"),
     ("company", "x" * 201, "This is too long (200 characters at most)."),
     ("status", "vip", "Not a valid choice"),

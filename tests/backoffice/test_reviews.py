@@ -44,7 +44,7 @@ def test_staff_may_correct_a_value_before_accepting_it_by_the_same_rules(client,
     customer, change = _requested(company="华为")
     staff_login(role="agent")
     bad = decide(client, change, decision="accept", **{"new-name": "", "new-company": "华为技术"})
-    assert bad.status_code == 400 and "Enter your full name." in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Enter the full name." in bad.get_data(as_text=True)
     assert Customer.get_by_id(customer.id).name == "张伟"  # nothing half-saved
     decide(client, change, decision="accept",
            **{"new-name": "张  伟", "new-company": "华为技术有限公司"})

@@ -69,7 +69,7 @@ def test_review_fields_wait_for_staff_and_the_old_value_stays(client, customer_l
 
 @pytest.mark.parametrize("field,value,message", [
     ("mobile", "12345", "This is not a valid phone number."),
-    ("name", "", "Enter your full name."),
+    ("name", "", "Enter the full name."),
     ("name", "长" * 201, "This is too long (200 characters at most)."),
     ("wechat", "1abc", "A WeChat ID has 6 to 20 letters"),
     ("postal_code", "12345", "A Chinese postal code has 6 digits."),

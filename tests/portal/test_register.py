@@ -58,3 +58,18 @@ def test_bad_input_is_marked_and_kept(settings, db):
                      headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert page.count("is-invalid") >= 1 and 'value="Zoë"' in page
     assert Customer.select().count() == 0
+
+
+def test_a_name_the_card_cannot_hold_is_marked_at_the_name(settings, db):
+    """The card's own checks (one service with the back office) name the field they reject;
+    the page shows the message there, not at the email."""
+    client = _client(settings)
+    page = post_form(client, "/register", {"name": "陈\x07静", "email": "chen.jing@example.com",
+                                           "new_password": "a-long-password-1",
+                                           "confirm": "a-long-password-1"},
+                     headers={"Accept-Language": "en"}).get_data(as_text=True)
+    name_input = re.search(r'<input[^>]*name="name"[^>]*>', page).group(0)
+    email_input = re.search(r'<input[^>]*name="email"[^>]*>', page).group(0)
+    assert "is-invalid" in name_input and "is-invalid" not in email_input
+    assert 'value="chen.jing@example.com"' in page
+    assert Customer.select().count() == 0 and PortalAccount.select().count() == 0
