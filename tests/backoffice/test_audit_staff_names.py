@@ -1,9 +1,7 @@
 """A card's history names the staff its changes are about (who served, the owner, the assignee)
 instead of the ids the audit events store: the events are hash-chained and never rewritten, so
 the names are looked up when the page is shown, one query for the whole page."""
-import logging
 import re
-from contextlib import contextmanager
 
 from models import AuditEvent, ServiceRecord, StaffUser
 from services import audit
@@ -11,6 +9,7 @@ from services.actors import Actor
 from tests import factories
 from tests.backoffice.formdata import form_values
 from tests.conftest import post_form
+from tests.test_cards_pages import count_queries
 
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh"}
@@ -34,25 +33,6 @@ def _post_record(client, customer, path, **values):
             **values}
     response = client.post(base, data=data, headers=EN)
     assert response.status_code == 302, response.get_data(as_text=True)
-
-
-@contextmanager
-def _count_queries():
-    seen = []
-
-    class Counter(logging.Handler):
-        def emit(self, record):
-            seen.append(record.getMessage())
-
-    logger = logging.getLogger("peewee")
-    handler, level = Counter(level=logging.DEBUG), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def test_a_service_records_staff_shows_as_names_not_ids(client, staff_login):
@@ -145,7 +125,7 @@ def test_the_staff_names_cost_one_query_for_the_whole_page(client, staff_login):
 
     def queries():
         _page(client, customer)  # a first visit plans its queries
-        with _count_queries() as seen:
+        with count_queries() as seen:
             page = _page(client, customer)
         return page, [q for q in seen if "SELECT" in q]
 
