@@ -68,12 +68,15 @@ def _context(filters):
     query = filters.as_query()
     choices = card_list.list_options(current_user.user)
     page = _page(filters)
+    errors = _filter_errors(filters)
     found_nothing = not page.items and filters.get("q") and can(current_user.role, "cards.edit")
     return {"filters": filters, "page": page, "query": query,
             "new_card_url": url_for("cards.new", **customers.prefill(filters.get("q")))
             if found_nothing else None,
             "rows_html": card_rows.rows_html(page.items, can(current_user.role, "cards.edit")),
-            "filter_errors": _filter_errors(filters),
+            "filter_errors": errors,
+            "panel_key": None if errors else (choices["key"], bool(filters.get("q")),
+                                              tuple(p for p in query if p[0] != "q")),
             "query_args": _query_args(query), "choices": choices, "views": choices["views"],
             "owners": choices["staff"], "statuses": choices["statuses"],
             "list_url": _list_url(filters)}

@@ -26,6 +26,7 @@ from services.card_list_sorted import (
     LIST_TIER_COLUMNS,  # noqa: F401
     ListRow,  # noqa: F401
     broad_rows,
+    card_rows,
     list_rows,
     list_select,
     sort_order,
@@ -137,12 +138,13 @@ def list_page(filters, staff=None, tz="Asia/Shanghai", page=1, per_page=50):
     page = max(1, page)
     ids = search.narrowed_ids(filters.get("q"), SEARCH_CAP)
     where = _conditions(filters, staff, tz, ids)
+    if ids is None and len(where) == 1:  # no filter: every live card, SQL built once
+        rows = card_rows(EVERY_CARD_PAGE[filters.sort].tuples(per_page, (page - 1) * per_page))
+        return ListPage(rows, LIVE_CARDS.scalar(), page, per_page)
     if isinstance(ids, SQL):
         rows = broad_rows(filters.sort, where, ids, page, per_page, NAME_WALK)
     else:
         rows = list_rows(list_select(where, sort_order(filters.sort)).paginate(page, per_page))
-    if ids is None and len(where) == 1:  # no filter: every live card
-        return ListPage(rows, LIVE_CARDS.scalar(), page, per_page)
     if ids is None:
         # COUNT(*) straight over the WHERE (peewee's .count() wraps the query in a subquery)
         total = Customer.select(fn.COUNT(SQL("*"))).where(*where).scalar()
@@ -169,6 +171,13 @@ def _live_cards():
 
 
 LIVE_CARDS = Prepared(_live_cards)
+
+# A page of every live card in each order (the list everybody opens first): limit, offset.
+EVERY_CARD_PAGE = {
+    sort: Prepared(lambda limit, offset, sort=sort: list_select(
+        [_live(unindexed=False)], sort_order(sort)).limit(limit).offset(offset),
+        Prepared.ID, Prepared.ID + 1)
+    for sort in SORTS}
 
 
 def conditions(filters, staff=None, tz="Asia/Shanghai"):
@@ -407,7 +416,9 @@ def list_options(staff):
     return {"tiers": found["tier"], "staff": found["staff"],
             "tags": [o.code for o in found["tag"]], "purposes": found["purpose"],
             "fields": found["field"], "views": found["view"], "statuses": CUSTOMER_STATUSES,
-            "lists": found["list"]}
+            "lists": found["list"],
+            # what the filters offer, as a cache key of the HTML that shows them
+            "key": tuple(row for row in rows if row[0] not in ("view", "list"))}
 
 
 def staff_name(public_id):

@@ -146,13 +146,12 @@ class Prepared:
             if not found:
                 raise ValueError(f"stand-in {stand_in!r} is not among the parameters {params}")
             slots.extend((i, number) for i in found)
-        names, converters = [], []
+        names = []
         for node in getattr(query, "_returning", ()):  # a model field, or an alias of one
             field = node.unwrap() if hasattr(node, "unwrap") else node
             is_alias = hasattr(node, "is_alias") and node.is_alias()
             names.append(node._alias if is_alias else getattr(field, "name", f"c{len(names)}"))
-            converters.append(_FAST.get(type(field), field.python_value)
-                              if isinstance(field, Field) else None)
+        converters = _converters(query)
         try:
             row_type = namedtuple("Row", names)
         except ValueError:  # e.g. two models' "id": such a query gives objects, not rows
@@ -173,15 +172,13 @@ class Prepared:
         if self._plan()[1][-1] is None:
             raise TypeError("this query's columns do not make a named tuple: use objects()")
         cursor, _, converters, row_type = self._execute(values)
-        rows = cursor.fetchall()
-        if not rows:
-            return []
-        # Column by column: the loops run in C (zip, map), only the converters in Python.
-        columns = list(zip(*rows))
-        for i, convert in enumerate(converters):
-            if convert is not None:
-                columns[i] = map(convert, columns[i])
-        return list(starmap(row_type, zip(*columns)))
+        return list(starmap(row_type, _convert(cursor.fetchall(), converters)))
+
+    def tuples(self, *values):
+        """Every row as a plain tuple, values converted as the fields convert them (for
+        queries whose columns do not make a named tuple, such as two models' "id")."""
+        cursor, _, converters, _ = self._execute(values)
+        return list(_convert(cursor.fetchall(), converters))
 
     def objects(self, *values):
         """Every row as the query itself would give it (model instances, joins attached)."""
@@ -219,3 +216,35 @@ class Prepared:
         cursor, _, _, _ = self._execute(values)
         row = cursor.fetchone()
         return None if row is None else row[0]
+
+
+def _converters(query):
+    """The reader of each selected column: ``_FAST``'s for a plain field type, else the
+    field's own python_value; None for an expression (its value as the driver gives it)."""
+    converters = []
+    for node in getattr(query, "_returning", ()):
+        field = node.unwrap() if hasattr(node, "unwrap") else node
+        converters.append(_FAST.get(type(field), field.python_value)
+                          if isinstance(field, Field) else None)
+    return tuple(converters)
+
+
+def _convert(rows, converters):
+    """The rows' values converted, as an iterator of tuples. Column by column: the loops run
+    in C (zip, map), only the converters in Python."""
+    if not rows:
+        return iter(())
+    columns = list(zip(*rows))
+    for i, convert in enumerate(converters):
+        if convert is not None:
+            columns[i] = map(convert, columns[i])
+    return zip(*columns)
+
+
+def fast_tuples(query):
+    """A query built per call (its shape depends on the values) run for plain tuples, read
+    with ``_FAST``'s converters: the same values as ``query.tuples()`` without peewee's
+    per-value conversion calls and strptime attempts per datetime."""
+    sql, params = query.sql()
+    cursor = query._database.execute_sql(sql, params)
+    return list(_convert(cursor.fetchall(), _converters(query)))

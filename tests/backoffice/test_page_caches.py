@@ -113,3 +113,42 @@ def test_fixed_urls_are_built_per_mount_point(app):
         elsewhere = render_template_string(source)
     assert staff == "/staff/static/css/app.css /staff/cards/"
     assert elsewhere == "/elsewhere/static/css/app.css /elsewhere/cards/"
+
+
+def _panel(page):
+    return page[page.index('<details class="card-filter-panel"'):page.index("</details>")]
+
+
+def test_the_card_filter_panel_follows_the_options_the_filters_and_the_language(client,
+                                                                                 staff_login):
+    """The list's filter panel is rendered once per key: a new tier, tag, member of staff or
+    custom field shows at once, each filter value is its own, the search box stays per
+    request, and a filter with an error is never served from the cache."""
+    staff_login(role="manager")
+    from models import CustomField, StaffUser, Tag, Tier
+
+    def panel(query="", headers=EN):
+        return _panel(client.get("/staff/cards/" + query, headers=headers)
+                      .get_data(as_text=True))
+
+    before = panel()
+    assert panel() == before and "Platinum" not in before
+    Tier.create(code="platinum", name_zh="白金", name_en="Platinum", rank=9)
+    Tag.create(name="回头客")
+    leaving = factories.make_staff(role="agent", name="Departing Dee")
+    CustomField.create(key="shoe", label_zh="鞋码", label_en="Shoe size", kind="number")
+    after = panel()
+    assert "Platinum" in after and "回头客" in after and "Departing Dee" in after
+    assert 'name="cf_shoe.from"' in after
+    StaffUser.update(is_active=False).where(StaffUser.id == leaving.id).execute()
+    assert "Departing Dee" not in panel()
+    assert 'value="上海"' in panel("?city=上海") and 'value="北京"' in panel("?city=北京")
+    assert " open" not in panel().split(">", 1)[0] and " open" in panel("?city=北京").split(">", 1)[0]
+    assert "白金" in panel(headers=ZH) and "Platinum" not in panel(headers=ZH)
+    for q in ("张", "王"):  # the search is outside the panel: one entry serves every search
+        page = client.get("/staff/cards/?q=" + q, headers=EN).get_data(as_text=True)
+        assert f'value="{q}"' in page[:page.index('<details class="card-filter-panel"')]
+        assert _panel(page) == panel("?q=张")
+    bad = panel("?cf_shoe.from=abc")
+    assert "is-invalid" in bad and "is-invalid" not in panel("?cf_shoe.from=40")
+    assert "is-invalid" in panel("?cf_shoe.from=abc")
