@@ -21,7 +21,7 @@ from backoffice import card_rows
 from backoffice.card import staff_choices
 from backoffice.forms import CardNewForm, keep_current
 from models import Customer
-from services import DomainError, card_bulk, card_list, customers, saved_views
+from services import DomainError, card_bulk, card_list, card_options, customers, saved_views
 from services.access import can
 from webcore.forms import show_errors
 from webcore.signin import staff_actor
@@ -66,7 +66,7 @@ def _filter_errors(filters):
 
 def _context(filters):
     query = filters.as_query()
-    choices = card_list.list_options(current_user.user)
+    choices = card_options.list_options(current_user.user)
     page = _page(filters)
     errors = _filter_errors(filters)
     found_nothing = not page.items and filters.get("q") and can(current_user.role, "cards.edit")
@@ -204,7 +204,7 @@ def bulk():
         if every and request.form.get("confirmed") != str(total):
             return render_template("backoffice/cards/bulk_confirm.html", total=total,
                                    action=action, value=value, query=filters.as_query(),
-                                   owner_name=card_list.staff_name(value), shown=shown,
+                                   owner_name=card_options.staff_name(value), shown=shown,
                                    list_url=_list_url(filters))
         changed = card_bulk.bulk_apply(action, value, targets, staff_actor())
     except DomainError as exc:

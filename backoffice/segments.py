@@ -27,6 +27,7 @@ from models import Customer, Segment, Survey, Tier
 from services import (
     DomainError,
     card_list,
+    card_options,
     custom_fields,
     segment_criteria,
     segments,
@@ -95,7 +96,7 @@ def _editor(form, segment=None, pairs=(), errors=None, status=200):
     kind = segment.kind if segment else form.kind.data
     if kind not in segments.KINDS:
         kind = "dynamic"
-    counted, choices = None, card_list.list_options(None)
+    counted, choices = None, card_options.list_options(None)
     if kind == "dynamic" and not errors:
         try:
             counted = segment_criteria.count(segment_criteria.clean_criteria(pairs), _tz())
@@ -262,7 +263,7 @@ def _shown(key, value):
         survey = Survey.get_or_none(Survey.public_id == value)
         return (getattr(survey, f"title_{lang}", None) or survey.title_zh) if survey else value
     if key == "owner" and value != "none":
-        return card_list.staff_name(value) or value
+        return card_options.staff_name(value) or value
     return value
 
 
