@@ -7,7 +7,7 @@ import math
 import zoneinfo
 from dataclasses import dataclass, field
 
-from peewee import JOIN, SQL, Select, fn
+from peewee import JOIN, SQL, Select, Value, fn
 
 import models
 from models import (
@@ -143,7 +143,8 @@ def list_page(filters, staff=None, tz="Asia/Shanghai", page=1, per_page=50):
     if isinstance(ids, SQL):
         rows = broad_rows(filters.sort, where, ids, page, per_page, NAME_WALK)
     else:
-        rows = list_rows(list_select(where, sort_order(filters.sort)).paginate(page, per_page))
+        rows = list_rows(list_select(where, sort_order(filters.sort, hits=ids is not None))
+                         .paginate(page, per_page))
     if ids is None:
         # COUNT(*) straight over the WHERE (peewee's .count() wraps the query in a subquery)
         total = Customer.select(fn.COUNT(SQL("*"))).where(*where).scalar()
@@ -188,9 +189,12 @@ def _conditions(filters, staff, tz, ids):
     """``conditions`` with the search's hits (``search.narrowed_ids``) already found; the live
     term and the hits come first (``card_list_sorted.broad_rows`` replaces those two)."""
     where = [_live(unindexed=isinstance(ids, list))]
-    if isinstance(ids, list) and ids and not models.is_postgres():
-        # one JSON parameter rather than one per id (10k ids: Peewee builds 10k nodes)
-        where.append(Customer.id.in_(SQL("(SELECT value FROM json_each(?))", [json.dumps(ids)])))
+    if isinstance(ids, list) and ids:
+        # one parameter rather than one per id (10k ids: Peewee builds 10k nodes, and
+        # PostgreSQL parses as many placeholders: 85 ms for a syllable's 2,400 hits at 100k)
+        where.append(Customer.id == fn.ANY(Value(ids, unpack=False)) if models.is_postgres()
+                     else Customer.id.in_(SQL("(SELECT value FROM json_each(?))",
+                                              [json.dumps(ids)])))
     elif ids is not None:
         where.append(Customer.id.in_(ids))
     for key in ("province", "city", "source", "industry"):

@@ -54,15 +54,23 @@ def list_select(where, order):
             .where(*where).order_by(*order))
 
 
-def sort_order(sort):
-    """The ORDER BY terms of one of card_list.SORTS."""
+def sort_order(sort, hits=False):
+    """The ORDER BY terms of one of card_list.SORTS. ``hits``: the query reads a search's
+    hits by id (at most card_list.SEARCH_CAP of them). Sorted by name, PostgreSQL then sorts
+    the hits rather than walking the name index and testing each card against them, which
+    it prefers for a LIMIT, yet a search's hits share their name's sounds and so sit
+    together in name order, often far along it (a syllable's 2,400 cards at 100k: 80 ms
+    against 18 ms). The other orders keep their index walk: hits spread along them (reading
+    every hit to sort them would make "zhang" 18 ms instead of 12). SQLite reads the hits by
+    id whatever the order (``card_list._live``)."""
     postgres = models.is_postgres()
+    name = unindexed(Customer.name_pinyin) if postgres and hits else Customer.name_pinyin
 
     def desc(column):  # cards never contacted or without purchases go last on both databases
         return column.desc(nulls="LAST") if postgres else column.desc()
     return {
         "updated": (Customer.updated_at.desc(), Customer.id.desc()),
-        "name": (Customer.name_pinyin, Customer.id),
+        "name": (name, Customer.id),
         "last_contact": (desc(Customer.last_contact_at), Customer.id.desc()),
         "spend": (Customer.total_spend.desc(), Customer.id.desc()),
         "newest": (Customer.created_at.desc(), Customer.id.desc()),
