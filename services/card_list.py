@@ -30,7 +30,7 @@ from services.card_list_sorted import (
     list_select,
     sort_order,
 )
-from services.card_list_sorted import unindexed as _unindexed  # (_live's flag is "unindexed")
+from services.card_list_sorted import unindexed as _unindexed  # (live_cards_term's flag)
 from services.prepared import Prepared
 
 SORTS = ("updated", "name", "last_contact", "spend", "newest")
@@ -173,10 +173,13 @@ def _live_cards():
 LIVE_CARDS = Prepared(_live_cards)
 
 # A page of every live card in each order (the list everybody opens first): limit, offset.
+# Walked along the sort's own index: the live term keeps off the (erased_at, updated_at) index
+# but for its own order, which SQLite without statistics would otherwise read whole and sort
+# (100k cards sorted by name: 170 ms against 0.5 ms).
 EVERY_CARD_PAGE = {
     sort: Prepared(lambda limit, offset, sort=sort: list_select(
-        [_live(unindexed=False)], sort_order(sort)).limit(limit).offset(offset),
-        Prepared.ID, Prepared.ID + 1)
+        [live_cards_term(unindexed=sort != "updated")], sort_order(sort))
+        .limit(limit).offset(offset), Prepared.ID, Prepared.ID + 1)
     for sort in SORTS}
 
 
@@ -188,7 +191,7 @@ def conditions(filters, staff=None, tz="Asia/Shanghai"):
 def _conditions(filters, staff, tz, ids):
     """``conditions`` with the search's hits (``search.narrowed_ids``) already found; the live
     term and the hits come first (``card_list_sorted.broad_rows`` replaces those two)."""
-    where = [_live(unindexed=isinstance(ids, list))]
+    where = [live_cards_term(unindexed=isinstance(ids, list))]
     if isinstance(ids, list) and ids:
         # one parameter rather than one per id (10k ids: Peewee builds 10k nodes, and
         # PostgreSQL parses as many placeholders: 85 ms for a syllable's 2,400 hits at 100k)
@@ -219,7 +222,7 @@ def _conditions(filters, staff, tz, ids):
     return where
 
 
-def _live(unindexed):
+def live_cards_term(unindexed):
     """Not erased. With a short list of search hits, SQLite must read those cards by primary
     key; seeing ``erased_at IS NULL`` it may walk the (erased_at, updated_at) index of every
     live card instead (1M cards: 200-600 ms). A unary + keeps it off that index."""

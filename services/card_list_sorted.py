@@ -62,7 +62,7 @@ def sort_order(sort, hits=False):
     together in name order, often far along it (a syllable's 2,400 cards at 100k: 80 ms
     against 18 ms). The other orders keep their index walk: hits spread along them (reading
     every hit to sort them would make "zhang" 18 ms instead of 12). SQLite reads the hits by
-    id whatever the order (``card_list._live``)."""
+    id whatever the order (``card_list.live_cards_term``)."""
     postgres = models.is_postgres()
     name = unindexed(Customer.name_pinyin) if postgres and hits else Customer.name_pinyin
 

@@ -3,13 +3,14 @@ import datetime
 
 import models
 from models import ChangeRequest, Customer, Feedback, Task
+from services import card_list
 
 
 def summary(staff):
     today = models.utcnow().date()
     open_tasks = Task.select().where(Task.assignee == staff, Task.done_at.is_null())
     return {
-        "customers": Customer.select().where(Customer.erased_at.is_null()).count(),
+        "customers": card_list.LIVE_CARDS.scalar(),
         "new_this_month": Customer.select().where(
             Customer.created_at >= datetime.datetime.combine(today.replace(day=1),
                                                              datetime.time())).count(),
@@ -18,6 +19,9 @@ def summary(staff):
         "feedback_new": Feedback.select().where(Feedback.status == "new").count(),
         "changes_pending": ChangeRequest.select().where(
             ChangeRequest.status == "pending").count(),
-        "recent_customers": list(Customer.select().where(Customer.erased_at.is_null())
-                                 .order_by(Customer.created_at.desc()).limit(8)),
+        # along the created_at index: SQLite without statistics would read every live card
+        # through the erased_at index and sort them (100k cards: 190 ms against 0.1 ms)
+        "recent_customers": list(Customer.select().where(
+            card_list.live_cards_term(unindexed=True))
+            .order_by(Customer.created_at.desc()).limit(8)),
     }
