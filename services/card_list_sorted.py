@@ -54,7 +54,7 @@ def list_select(where, order):
             .where(*where).order_by(*order))
 
 
-def sort_order(sort, hits=False):
+def sort_order(sort, hits=False, matches_first=False):
     """The ORDER BY terms of one of card_list.SORTS. ``hits``: the query reads a search's
     hits by id (at most card_list.SEARCH_CAP of them). Sorted by name, PostgreSQL then sorts
     the hits rather than walking the name index and testing each card against them, which
@@ -62,18 +62,25 @@ def sort_order(sort, hits=False):
     together in name order, often far along it (a syllable's 2,400 cards at 100k: 80 ms
     against 18 ms). The other orders keep their index walk: hits spread along them (reading
     every hit to sort them would make "zhang" 18 ms instead of 12). SQLite reads the hits by
-    id whatever the order (``card_list.live_cards_term``)."""
+    id whatever the order (``card_list.live_cards_term``).
+
+    ``matches_first`` (SQLite): the same order by expressions no index serves, so that SQLite
+    reads a filter's few matches through the filter's index and sorts them
+    (``card_list._few_matches``)."""
     postgres = models.is_postgres()
-    name = unindexed(Customer.name_pinyin) if postgres and hits else Customer.name_pinyin
+    plain = matches_first and not postgres
+    key = unindexed if plain else (lambda column: column)
+    name = unindexed(Customer.name_pinyin) if plain or (postgres and hits) else \
+        Customer.name_pinyin
 
     def desc(column):  # cards never contacted or without purchases go last on both databases
         return column.desc(nulls="LAST") if postgres else column.desc()
     return {
-        "updated": (Customer.updated_at.desc(), Customer.id.desc()),
+        "updated": (key(Customer.updated_at).desc(), Customer.id.desc()),
         "name": (name, Customer.id),
-        "last_contact": (desc(Customer.last_contact_at), Customer.id.desc()),
-        "spend": (Customer.total_spend.desc(), Customer.id.desc()),
-        "newest": (Customer.created_at.desc(), Customer.id.desc()),
+        "last_contact": (desc(key(Customer.last_contact_at)), Customer.id.desc()),
+        "spend": (key(Customer.total_spend).desc(), Customer.id.desc()),
+        "newest": (key(Customer.created_at).desc(), Customer.id.desc()),
     }[sort]
 
 
