@@ -51,3 +51,17 @@ def test_dataset_is_reused_when_big_enough(tmp_path):
     assert first["seeded"] and not again["seeded"] and bigger["seeded"]
     assert again["bench_card"] == first["bench_card"]
     assert bigger["customers"] == 80
+
+
+def test_every_page_is_timed_on_a_database_it_seeds(tmp_path, monkeypatch):
+    """pages_db seeds an empty database, signs in and times every page (each answered 200)."""
+    from tests.bench import pages_db
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'pages.db'}")
+    out = tmp_path / "pages.json"
+    pages_db.main(["--customers", "200", "--transactions", "1000", "--requests", "2",
+                   "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["cards"] == 200
+    assert {"list, page 2", "card, most purchases", "search phone4", "dashboard", "tiers",
+            "audit"} <= set(result["pages"])
+    assert all(1 <= page["n"] <= 2 and page["p50"] > 0 for page in result["pages"].values()), result
