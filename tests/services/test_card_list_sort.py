@@ -250,3 +250,19 @@ def test_a_filtered_list_is_the_plain_order_whether_its_matches_are_few_or_many(
     shown, seen = _statements(card_list.parse([("city", "无人城"), ("sort", sort)]))
     assert (shown.items, shown.total) == ([], 0)
     assert not [s for s, _params in seen if "ORDER BY" in s]
+
+
+@pytest.mark.parametrize("erased_few", [card_list.ERASED_FEW, 1])
+def test_a_filtered_count_leaves_the_erased_cards_out(cards, monkeypatch, erased_few):
+    """Every card meeting the filters less the erased ones among them (read by id), or, with
+    more erased cards than ERASED_FEW, the live ones counted directly: the same number."""
+    monkeypatch.setattr(card_list, "ERASED_FEW", erased_few)
+    for city in ("上海", "北京"):
+        live = sum(1 for row in cards if row["erased_at"] is None and row["city"] == city)
+        erased = sum(1 for row in cards if row["erased_at"] is not None and row["city"] == city)
+        assert erased  # the fixture erases cards in both cities
+        page = card_list.list_page(card_list.parse([("city", city)]), per_page=PER_PAGE)
+        assert page.total == live, city
+    assert card_list.list_page(card_list.parse([("city", "上海"), ("sort", "name")]),
+                               per_page=PER_PAGE).total == sum(
+        1 for row in cards if row["erased_at"] is None and row["city"] == "上海")
