@@ -1,12 +1,12 @@
 """The staff dashboard: the size of the book and the newest cards, read without a scan of
 every card (SQLite before its first nightly ANALYZE included)."""
 import datetime
-import logging
 import re
 
 import models
 from models import Customer
 from tests import factories
+from tests.sql import sqlite_plan, statements
 
 EN = {"Accept-Language": "en"}
 
@@ -25,32 +25,15 @@ def test_the_dashboard_counts_live_cards_and_lists_the_newest(client, staff_logi
     assert "客户9" not in page and re.search(r">\s*9\s*<", page)  # nine live cards
 
 
-class _Statements(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.seen = []
-
-    def emit(self, record):
-        if isinstance(record.msg, tuple):
-            self.seen.append(record.msg)
-
-
 def test_sqlite_reads_the_newest_cards_along_their_index(client, staff_login):
     """Without statistics SQLite would read every live card through the erased_at index and
     sort them by date (100k cards: 190 ms); the query walks the created_at index instead."""
     staff_login(role="agent")
     factories.make_customer(name="张伟", account=False)
-    handler, logger = _Statements(), logging.getLogger("peewee")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with statements() as seen:
         assert client.get("/staff/", headers=EN).status_code == 200
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    sql, params = next(m for m in handler.seen if 'ORDER BY "t1"."created_at" DESC' in m[0])
+    sql, params = next(m for m in seen if 'ORDER BY "t1"."created_at" DESC' in m[0])
     if models.is_postgres():
         return  # PostgreSQL's autovacuum keeps statistics; its plan is its own
-    plan = " / ".join(row[3] for row in models.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    plan = sqlite_plan(sql, params)
     assert "TEMP B-TREE" not in plan and "customer_created_at" in plan, plan

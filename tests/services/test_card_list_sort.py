@@ -2,7 +2,6 @@
 subquery) shows the same cards in the same order as a plain ORDER BY over the same filter, for
 every sort and page, on SQLite and PostgreSQL; and its queries keep their shape."""
 import datetime
-import logging
 import random
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ import models
 from models import Customer
 from services import card_list, search
 from services.names import pinyin_keys
+from tests.sql import sqlite_plan, statements
 
 # the order each sort promises, written out plainly (never contacted: last)
 PLAIN = {"updated": "updated_at DESC, id DESC", "name": "name_pinyin, id",
@@ -92,27 +92,10 @@ def test_every_sort_of_a_search_is_the_plain_order(cards, monkeypatch, cap, walk
         assert totals == {(len(expected), False)}, sort
 
 
-class _Statements(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.seen = []
-
-    def emit(self, record):
-        if isinstance(record.msg, tuple):
-            self.seen.append(record.msg)
-
-
 def _statements(filters, **kwargs):
-    handler, logger = _Statements(), logging.getLogger("peewee")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with statements() as seen:
         shown = card_list.list_page(filters, per_page=PER_PAGE, **kwargs)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return shown, handler.seen
+    return shown, seen
 
 
 def test_a_broad_sorted_search_is_the_search_and_one_page_query(cards, monkeypatch):
@@ -134,8 +117,7 @@ def test_a_broad_sorted_search_is_the_search_and_one_page_query(cards, monkeypat
     assert len(seen) == (3 if models.is_postgres() else 4)
     if not models.is_postgres():
         sql, params = seen[-2]
-        plan = " / ".join(row[3] for row in models.db.execute_sql(
-            "EXPLAIN QUERY PLAN " + sql, params))
+        plan = sqlite_plan(sql, params)
         assert "COVERING INDEX customer_id_erased_at_name_pinyin" in plan, plan
 
 
@@ -154,8 +136,7 @@ def test_sqlite_walks_the_sort_index_of_a_broad_search(cards, monkeypatch, sort,
             models.db.execute_sql("ANALYZE")
         _shown, seen = _statements(card_list.parse([("q", "zhang"), ("sort", sort)]))
         sql, params = next(m for m in seen if "ORDER BY" in m[0])  # the page, not the count
-        plan = " / ".join(row[3] for row in models.db.execute_sql(
-            "EXPLAIN QUERY PLAN " + sql, params))
+        plan = sqlite_plan(sql, params)
         assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
 
 
@@ -221,7 +202,7 @@ def test_sqlite_walks_the_sort_index_of_the_unfiltered_list(cards, sort):
         pytest.skip("SQLite's plan")
     _shown, seen = _statements(card_list.parse([("sort", sort)]))
     sql, params = next(m for m in seen if "ORDER BY" in m[0])
-    plan = " / ".join(row[3] for row in models.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    plan = sqlite_plan(sql, params)
     assert "TEMP B-TREE" not in plan, plan
 
 

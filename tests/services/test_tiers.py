@@ -13,6 +13,7 @@ import models
 from models import AuditEvent, Customer, Purchase, Tier, TierChange
 from services import DomainError, tiers
 from tests import factories
+from tests.sql import sqlite_plan, statements
 
 SYSTEM = factories.SYSTEM
 DAY = datetime.timedelta(days=1)
@@ -284,28 +285,9 @@ def test_card_counts_are_the_live_cards_of_each_tier(standard):
             .order_by(Customer.id).limit(1).scalar()).execute()
     assert tiers.card_counts() == {vip.id: 2, regular.id: 4, prospect.id: 2}
     if not models.is_postgres():  # SQLite without statistics: no read of every row
-        handler, logger = _Queries(), logging.getLogger("peewee")
-        level = logger.level
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-        try:
+        with statements() as seen:
             tiers.card_counts()
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-        plans = [" / ".join(row[3] for row in models.db.execute_sql("EXPLAIN QUERY PLAN " + sql,
-                                                                    params))
-                 for sql, params in handler.seen]
+        plans = [sqlite_plan(sql, params) for sql, params in seen]
         assert "COVERING INDEX customer_tier_id" in plans[0], plans
         assert "COVERING INDEX customer_erased_at_updated_at (erased_at>?)" in plans[1], plans
         assert "PRIMARY KEY" in plans[1] and "SCAN" not in plans[1], plans
-
-
-class _Queries(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.seen = []
-
-    def emit(self, record):
-        if isinstance(record.msg, tuple):
-            self.seen.append(record.msg)
