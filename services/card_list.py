@@ -19,7 +19,7 @@ from models import (
     Tag,
     Tier,
 )
-from services import N_, DomainError, custom_fields, search
+from services import N_, DomainError, custom_fields, places, search
 from services.card_list_sorted import (
     LIST_COLUMNS,  # noqa: F401 (the list's rows stay this module's API too)
     LIST_TIER_COLUMNS,  # noqa: F401
@@ -242,7 +242,10 @@ def _conditions(filters, staff, tz, ids):
         where.append(_among(ids))
     elif ids is not None:
         where.append(Customer.id.in_(ids))
-    for key in ("province", "city", "source", "industry"):
+    for key in ("province", "city"):  # 上海 finds 上海市 (services.places)
+        if filters.get(key):
+            where.append(getattr(Customer, key).in_(places.spellings(filters.get(key))))
+    for key in ("source", "industry"):
         if filters.get(key):
             where.append(getattr(Customer, key) == filters.get(key))
     if filters.get("status"):

@@ -286,3 +286,21 @@ def test_rows_link_to_their_cards_and_escape_names(client, staff_login):
             in body)
     assert 'aria-label="Select &lt;b&gt;&#34;x&#34;&lt;/b&gt;"' in body
     assert "<b>" not in body.split("<tbody>")[1]
+
+
+def test_a_place_is_found_however_its_suffix_was_typed(client, staff_login):
+    """上海 finds cards stored as 上海市 and 上海, and 上海市 finds both too; 广东 finds 广东省;
+    a city whose name ends like a suffix (广州) keeps its own name; other names are exact."""
+    staff_login(role="agent")
+    _card("张伟", city="上海市", province="上海市")
+    _card("王芳", city="上海", province="上海")
+    _card("李娜", city="广州市", province="广东省")
+    _card("Emma Wilson", city="Toronto", province="Ontario")
+    for typed in ("上海", "上海市", "上海 ", "上海市 "):
+        assert sorted(names(client, f"?city={typed}")) == ["张伟", "王芳"], typed
+    assert names(client, "?province=广东") == ["李娜"]
+    assert names(client, "?city=广州") == ["李娜"] == names(client, "?city=广州市")
+    assert names(client, "?city=Toronto") == ["Emma Wilson"]
+    assert names(client, "?city=Toron") == []  # not a prefix search
+    zh = client.get("/staff/cards/?city=上海", headers={"Accept-Language": "zh"})
+    assert 'value="上海"' in zh.get_data(as_text=True)  # the filter shows what was typed
