@@ -304,3 +304,6 @@ def test_a_place_is_found_however_its_suffix_was_typed(client, staff_login):
     assert names(client, "?city=Toron") == []  # not a prefix search
     zh = client.get("/staff/cards/?city=上海", headers={"Accept-Language": "zh"})
     assert 'value="上海"' in zh.get_data(as_text=True)  # the filter shows what was typed
+    assert 'placeholder="如 上海 或 上海市"' in zh.get_data(as_text=True)  # and says it finds both
+    assert 'placeholder="e.g. 广东 or 广东省"' in client.get("/staff/cards/", headers=EN).get_data(
+        as_text=True)
