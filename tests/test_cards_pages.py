@@ -1,29 +1,7 @@
 """The staff card list and card page: what they show, and a bounded number of queries."""
-import logging
-from contextlib import contextmanager
-
 from models import Interaction, ServiceRecord
 from tests import factories
-
-
-@contextmanager
-def count_queries():
-    """Count the SQL statements peewee runs inside the block."""
-    seen = []
-
-    class Counter(logging.Handler):
-        def emit(self, record):
-            seen.append(record.getMessage())
-
-    logger = logging.getLogger("peewee")
-    handler, level = Counter(level=logging.DEBUG), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+from tests.sql import messages as count_queries  # counts lines: other tests import it too
 
 
 def _card_queries(client, customer):
